@@ -1,0 +1,1 @@
+"""One module per hot path; each defines ``cases(size) -> list[Case]``."""
