@@ -1,0 +1,158 @@
+"""Input handling shared by the components: any frame in, Polars out, columns checked.
+
+DESIGN.md accepts Polars, pandas, Arrow (anything with the Arrow C stream interface)
+or a path to Parquet/CSV wherever a frame goes in; every component starts here so
+they all accept the same things and fail with the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlcore.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def as_polars(frame: Any, *, allow_empty: bool = False) -> pl.DataFrame:
+    """Return ``frame`` as an eager Polars DataFrame.
+
+    Accepts a Polars DataFrame or LazyFrame, a pandas DataFrame, a PyArrow table or
+    any object exporting ``__arrow_c_stream__``, or a path to a Parquet or CSV file.
+
+    >>> import polars as pl
+    >>> as_polars(pl.DataFrame({"x": [1, 2]})).shape
+    (2, 1)
+    >>> as_polars(pl.DataFrame({"x": []}))
+    Traceback (most recent call last):
+    ...
+    mlcore.errors.InvalidInput: the frame has no rows. Pass a frame with at least one row.
+    """
+    import polars as pl
+
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
+    elif isinstance(frame, str | Path):
+        frame = _read_path(Path(frame))
+    elif not isinstance(frame, pl.DataFrame):
+        frame = _convert(frame)
+    if not allow_empty and frame.height == 0:
+        raise InvalidInput("the frame has no rows", hint="Pass a frame with at least one row")
+    return frame
+
+
+def _read_path(path: Path) -> pl.DataFrame:
+    import polars as pl
+
+    if not path.exists():
+        raise NotFound("file", str(path))
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return pl.read_parquet(path)
+    if suffix == ".csv":
+        return pl.read_csv(path, try_parse_dates=True)
+    raise InvalidInput(
+        f"cannot read {path}: unknown file type '{suffix}'",
+        hint="Pass a .parquet or .csv file, or a frame",
+    )
+
+
+def _convert(frame: Any) -> pl.DataFrame:
+    import polars as pl
+
+    module = type(frame).__module__.split(".")[0]
+    try:
+        if module == "pandas":
+            return pl.from_pandas(frame)
+        if module == "pyarrow" or hasattr(frame, "__arrow_c_stream__"):
+            converted = pl.DataFrame(frame)
+            if isinstance(converted, pl.DataFrame):
+                return converted
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"cannot read the frame: {exc}") from exc
+    raise InvalidInput(
+        f"expected a frame, got {type(frame).__name__}",
+        hint="Pass a Polars, pandas or Arrow frame, or a path to a Parquet or CSV file",
+    )
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str], *, kind: str = "column") -> None:
+    """Raise NotFound, suggesting the closest name, for the first absent column.
+
+    >>> import polars as pl
+    >>> require_columns(pl.DataFrame({"income": [1]}), ["incme"])
+    Traceback (most recent call last):
+    ...
+    mlcore.errors.NotFound: column 'incme' not found. Did you mean 'income'?
+    """
+    present = set(frame.columns)
+    for name in columns:
+        if name not in present:
+            raise NotFound(kind, name, candidates=frame.columns)
+
+
+def as_list(columns: str | Sequence[str] | None) -> list[str]:
+    """One column name or several, as a list (``None`` gives an empty list)."""
+    if columns is None:
+        return []
+    if isinstance(columns, str):
+        return [columns]
+    return list(columns)
+
+
+def choose(value: str, options: Sequence[str], *, what: str) -> str:
+    """Return ``value`` if it is one of ``options``; otherwise raise InvalidInput.
+
+    >>> choose("randm", ["random", "time"], what="split method")
+    Traceback (most recent call last):
+    ...
+    mlcore.errors.InvalidInput: unknown split method 'randm'. Did you mean 'random'? Choose one of: random, time.
+    """
+    if value in options:
+        return value
+    from mlcore.errors import closest
+
+    near = closest(str(value), options)
+    guess = f"Did you mean '{near}'? " if near else ""
+    raise InvalidInput(
+        f"unknown {what} '{value}'", hint=f"{guess}Choose one of: {', '.join(options)}"
+    )
+
+
+def as_comparable(value: Any, dtype: pl.DataType, *, column: str) -> Any:
+    """``value`` made comparable with a column of ``dtype``: ISO strings become times.
+
+    A naive time against a time-zone-aware column is refused rather than guessed.
+
+    >>> import polars as pl
+    >>> as_comparable("2024-03-01T00:00:00+00:00", pl.Datetime("us", "UTC"), column="ts")
+    datetime.datetime(2024, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> as_comparable("2024-03-01", pl.Datetime("us", "UTC"), column="ts")
+    Traceback (most recent call last):
+    ...
+    mlcore.errors.InvalidInput: '2024-03-01' for 'ts' has no time zone but the column is in UTC. Name the zone, e.g. 2024-03-01T00:00:00+00:00.
+    """
+    import polars as pl
+
+    if not dtype.is_temporal() or not isinstance(value, str | datetime | date):
+        return value
+    given = value
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value) if dtype == pl.Date else datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"'{value}' for '{column}' is not an ISO-8601 time",
+                hint="Write e.g. 2024-01-31T00:00:00+00:00",
+            ) from exc
+    zone = getattr(dtype, "time_zone", None)
+    if zone is not None and isinstance(value, datetime) and value.tzinfo is None:
+        raise InvalidInput(
+            f"'{given}' for '{column}' has no time zone but the column is in {zone}",
+            hint="Name the zone, e.g. 2024-03-01T00:00:00+00:00",
+        )
+    return value
