@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import platform
 import pkgutil
+import platform
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +27,9 @@ from benches.harness import SIZES, execute
 
 
 def suite_names() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(suites.__path__) if not m.name.startswith("_"))
+    return sorted(
+        m.name for m in pkgutil.iter_modules(suites.__path__) if not m.name.startswith("_")
+    )
 
 
 def run_suite(name: str, size: str) -> list[dict[str, Any]]:
@@ -46,7 +48,9 @@ def run_suite(name: str, size: str) -> list[dict[str, Any]]:
                 "reference_seconds": m.reference_seconds,
                 "ratio": ratio,
                 "max_ratio": case.max_ratio,
-                "goal_met": None if ratio is None or case.max_ratio is None else ratio <= case.max_ratio,
+                "goal_met": None
+                if ratio is None or case.max_ratio is None
+                else ratio <= case.max_ratio,
                 "extras": m.extras,
                 "note": case.note,
             }
@@ -59,7 +63,9 @@ def compare(rows: list[dict[str, Any]], baseline: dict[str, Any], tolerance: flo
     problems = []
     for r in rows:
         if r["goal_met"] is False:
-            problems.append(f"{r['suite']}/{r['case']}: ratio {r['ratio']:.3f} above goal {r['max_ratio']}")
+            problems.append(
+                f"{r['suite']}/{r['case']}: ratio {r['ratio']:.3f} above goal {r['max_ratio']}"
+            )
         b = base.get((r["suite"], r["case"], r["size"]))
         if b and b.get("ratio") and r["ratio"] and r["ratio"] > b["ratio"] * (1 + tolerance):
             problems.append(
@@ -102,12 +108,16 @@ def _fmt_extra(v: Any) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benches.run", description=__doc__.split("\n")[0])
-    p.add_argument("suites", nargs="*", help=f"suites to run (default all: {', '.join(suite_names())})")
+    p.add_argument(
+        "suites", nargs="*", help=f"suites to run (default all: {', '.join(suite_names())})"
+    )
     p.add_argument("--size", choices=SIZES, default="small")
     p.add_argument("--json", type=Path, help="write results here")
     p.add_argument("--baseline", type=Path, help="compare ratios with this earlier --json output")
     p.add_argument("--save-baseline", type=Path, help="write results as the new baseline")
-    p.add_argument("--tolerance", type=float, default=0.25, help="allowed ratio growth (0.25 = 25%%)")
+    p.add_argument(
+        "--tolerance", type=float, default=0.25, help="allowed ratio growth (0.25 = 25%%)"
+    )
     args = p.parse_args(argv)
 
     names = args.suites or suite_names()
@@ -128,7 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(doc, indent=2, default=str))
-    problems = compare(rows, json.loads(args.baseline.read_text()), args.tolerance) if args.baseline else []
+    problems = (
+        compare(rows, json.loads(args.baseline.read_text()), args.tolerance)
+        if args.baseline
+        else []
+    )
     problems += [] if args.baseline else compare(rows, {}, args.tolerance)
     for line in problems:
         print(f"regression: {line}", file=sys.stderr)

@@ -211,7 +211,5 @@ class GateFailed(CheckFailed):
     ) -> None:
         self.subject = subject
         self.failures = list(failures)
-        listed = "; ".join(
-            f"{f.get('rule')}: {f.get('message', 'failed')}" for f in self.failures
-        )
+        listed = "; ".join(f"{f.get('rule')}: {f.get('message', 'failed')}" for f in self.failures)
         super().__init__(f"release of {subject} blocked by the gate ({listed})", hint=hint)

@@ -1,0 +1,1 @@
+"""The ``mlcore`` command line: a thin typer shell over :mod:`mlcore.api`."""

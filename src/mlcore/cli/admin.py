@@ -1,0 +1,67 @@
+"""Store-wide commands: init, info, gc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from mlcore.cli import output
+
+app = typer.Typer()
+
+
+@app.command()
+def init(
+    path: Path = typer.Argument(Path(".mlcore"), help="Folder of the new store."),
+) -> None:
+    """Create a store (default ./.mlcore, found from any subfolder); you become its admin."""
+    store = output.open_store(create=True, path=str(path))
+
+    def human(facts: dict) -> None:
+        output.note(f"store ready (admin: {facts['created_by']})")
+        output.print_value(facts["path"])
+
+    output.emit(store.info(), human)
+
+
+@app.command()
+def info() -> None:
+    """What the store holds: schema versions, files, artifacts, audit entries, actors."""
+    store = output.open_store()
+    output.emit(store.info())
+
+
+@app.command()
+def gc(
+    yes: bool = typer.Option(False, "--yes", help="Remove the files (default: only list them)."),
+    grace: float = typer.Option(
+        None, help="Only files older than this many seconds (default MLCORE_GC_GRACE, 3600)."
+    ),
+) -> None:
+    """List files no committed transaction references; remove them with --yes."""
+    store = output.open_store()
+    report = store.gc(remove=yes, grace=grace)
+
+    def human(r: object) -> None:
+        output.table(report.files, ["path", "bytes", "reason"])
+        verb = "removed" if report.removed else "would remove (use --yes)"
+        output.note(f"{verb}: {len(report.files)} files, {report.bytes} bytes")
+
+    output.emit(report, human)
+
+
+@app.command()
+def demo(
+    store: Path = typer.Option(
+        None, "--store", help="Where to build the demo store (default: a fresh folder)."
+    ),
+    fast: bool = typer.Option(False, "--fast", help="A subsample, for a run well under a minute."),
+) -> None:
+    """Run the whole lifecycle on real data (NYC flights 2013) and leave a store to explore."""
+    import tempfile
+
+    path = store or Path(tempfile.mkdtemp(prefix="mlcore-demo-")) / "store"
+    demo_store = output.open_store(create=True, path=str(path))
+    output.note(f"demo store created at {demo_store.path}")
+    output.emit(demo_store.info())
