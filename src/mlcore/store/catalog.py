@@ -129,13 +129,10 @@ class Catalog:
         self.max_hold = max_hold
         self._queue = _Queue(self.path.parent)
         self._lock = threading.RLock()
-        self._wake = threading.Condition(self._lock)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._depth = 0
         self._opened_at = 0.0
         self._last_used = 0.0
-        self._closed = False
-        self._reaper: threading.Thread | None = None
         self.cache: dict[str, Any] = {}
         self.stats = {"opens": 0, "transactions": 0, "waited_s": 0.0, "max_wait_s": 0.0}
         _live_catalogs.add(self)
@@ -188,16 +185,8 @@ class Catalog:
         # can write meanwhile. A new connection or a rollback forgets them.
         self.cache.clear()
         self._opened_at = time.monotonic()
-        self._ensure_reaper()
+        _Reaper.wake()
         return con
-
-    def _ensure_reaper(self) -> None:
-        if self._reaper is None or not self._reaper.is_alive():
-            ref = weakref.ref(self)
-            self._reaper = threading.Thread(
-                target=_reap, args=(ref, self._wake), name="mlcore-catalog-reaper", daemon=True
-            )
-            self._reaper.start()
 
     def _release_locked(self) -> None:
         if self._con is not None and self._depth == 0:
@@ -210,10 +199,22 @@ class Catalog:
             self._release_locked()
 
     def close(self) -> None:
-        """Release the catalog and stop the reaper; the object stays usable."""
-        with self._lock:
-            self._release_locked()
-            self._wake.notify_all()
+        """Release the catalog now; the object stays usable (it reopens on demand)."""
+        self.release()
+
+    def release_if_idle(self, now: float) -> float | None:
+        """Let go if idle long enough; else return when to look again (None: nothing held)."""
+        if not self._lock.acquire(blocking=False):
+            return now + self.idle_release  # busy right now
+        try:
+            if self._con is None:
+                return None
+            if self._depth == 0 and now - self._last_used >= self.idle_release:
+                self._release_locked()
+                return None
+            return max(self._last_used + self.idle_release, now + 0.001)
+        finally:
+            self._lock.release()
 
     # -- transactions -----------------------------------------------------------
 
@@ -231,7 +232,6 @@ class Catalog:
             finally:
                 self._depth -= 1
                 self._last_used = time.monotonic()
-                self._wake.notify_all()
 
     def _maybe_yield_turn(self) -> None:
         held = time.monotonic() - self._opened_at
@@ -273,28 +273,46 @@ class Catalog:
         self._con = None
         self._depth = 0
         self._lock = threading.RLock()
-        self._wake = threading.Condition(self._lock)
-        self._reaper = None
 
 
-def _reap(ref: weakref.ref[Catalog], wake: threading.Condition) -> None:
-    """Close the connection of an idle catalog; exit when it is gone."""
-    while True:
-        cat = ref()
-        if cat is None:
-            return
-        with wake:
-            if cat._con is None:
-                cat._reaper = None
-                return
-            idle_for = time.monotonic() - cat._last_used
-            if cat._depth == 0 and idle_for >= cat.idle_release:
-                cat._release_locked()
-                cat._reaper = None
-                return
-            timeout = max(cat.idle_release - idle_for, 0.001) if cat._depth == 0 else None
-            del cat
-            wake.wait(timeout)
+class _Reaper:
+    """One daemon thread for the process that closes idle catalog connections."""
+
+    cond = threading.Condition()
+    thread: threading.Thread | None = None
+    stopping = False
+
+    @classmethod
+    def wake(cls) -> None:
+        with cls.cond:
+            if cls.thread is None or not cls.thread.is_alive():
+                cls.thread = threading.Thread(target=cls.run, name="mlcore-catalog-reaper", daemon=True)
+                cls.thread.start()
+            cls.cond.notify_all()
+
+    @classmethod
+    def run(cls) -> None:
+        while True:
+            next_look: float | None = None
+            for cat in list(_live_catalogs):
+                when = cat.release_if_idle(time.monotonic())
+                if when is not None:
+                    next_look = when if next_look is None else min(next_look, when)
+            with cls.cond:
+                if cls.stopping:
+                    return
+                timeout = None if next_look is None else max(next_look - time.monotonic(), 0.001)
+                cls.cond.wait(timeout)
+                if cls.stopping:
+                    return
+
+    @classmethod
+    def stop(cls) -> None:
+        with cls.cond:
+            cls.stopping = True
+            cls.cond.notify_all()
+        if cls.thread is not None:
+            cls.thread.join(timeout=5)
 
 
 _live_catalogs: weakref.WeakSet[Catalog] = weakref.WeakSet()
@@ -303,12 +321,17 @@ _orphans: list[Any] = []
 
 @atexit.register
 def _release_all() -> None:
+    # Stop the reaper before the interpreter finalises: a daemon thread caught
+    # inside DuckDB's C++ close() at shutdown aborts the whole process.
+    _Reaper.stop()
     for cat in list(_live_catalogs):
         with contextlib.suppress(Exception):
             cat.close()
 
 
 def _reset_after_fork() -> None:
+    _Reaper.cond = threading.Condition()
+    _Reaper.thread = None
     for cat in list(_live_catalogs):
         cat._after_fork_in_child()
 
