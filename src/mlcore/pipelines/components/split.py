@@ -213,7 +213,8 @@ def _by_time(
             raise InvalidInput(
                 "a time split takes either a cutoff or sizes, not both", hint="Drop one"
             )
-        cuts = [as_comparable(c, times.dtype, column=time_column) for c in as_list(cutoff)]
+        given = list(cutoff) if isinstance(cutoff, list | tuple) else [cutoff]
+        cuts = [as_comparable(c, times.dtype, column=time_column) for c in given]
         if len(cuts) not in (1, 2) or (len(cuts) == 2 and cuts[0] > cuts[1]):
             raise InvalidInput(
                 f"cutoff {cutoff!r} is not one time or two in order",
