@@ -1,0 +1,143 @@
+"""Frames in, frames out: what mlcore accepts as data, and its one notion of time.
+
+In: a Polars DataFrame or LazyFrame, a pandas DataFrame, an Arrow table or
+anything exporting the Arrow C stream interface, or a path to a Parquet or CSV
+file. Out: a Polars DataFrame. Time: timezone-aware UTC with microsecond
+precision; a naive timestamp is an error unless the caller names its zone.
+
+>>> import polars as pl
+>>> df = to_polars({"a": [1, 2]}, what="batch")
+Traceback (most recent call last):
+...
+mlcore.errors.InvalidInput: batch is a dict, not a frame. Pass a Polars, pandas or Arrow frame, or a path to a Parquet or CSV file.
+>>> >>> naive = pl.DataFrame({"ts": [datetime(2024, 1, 1, 12)]})
+>>> ensure_utc(naive, "ts", assume_tz="Europe/Paris")["ts"][0]
+datetime.datetime(2024, 1, 1, 11, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlcore.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["UTC_DTYPE", "ensure_utc", "read_path", "to_polars"]
+
+UTC_DTYPE = "Datetime(time_unit='us', time_zone='UTC')"
+_PARQUET = {".parquet", ".pq", ".parq"}
+_CSV = {".csv", ".tsv", ".txt"}
+
+
+def read_path(path: str | os.PathLike[str], *, what: str = "data") -> pl.DataFrame:
+    """Read a Parquet or CSV file (by content for Parquet, by suffix for CSV)."""
+    import polars as pl
+
+    p = Path(path)
+    if not p.exists():
+        raise NotFound("file", str(p), hint="Check the path")
+    if p.is_dir():
+        raise InvalidInput(f"{what} {p} is a folder, not a file", hint="Name a Parquet or CSV file")
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    if magic == b"PAR1":
+        try:
+            return pl.read_parquet(p)
+        except Exception as exc:  # a torn or foreign file
+            raise InvalidInput(f"{what} {p} is not a readable Parquet file ({exc})") from None
+    if p.suffix.lower() in _PARQUET:
+        raise InvalidInput(f"{what} {p} is not a Parquet file (wrong magic bytes)")
+    if p.suffix.lower() in _CSV:
+        try:
+            return pl.read_csv(
+                p, separator="\t" if p.suffix.lower() == ".tsv" else ",", try_parse_dates=True
+            )
+        except Exception as exc:
+            raise InvalidInput(f"{what} {p} is not a readable CSV file ({exc})") from None
+    raise InvalidInput(f"{what} {p} is neither Parquet nor CSV", hint="Use a .parquet or .csv file")
+
+
+def to_polars(data: Any, *, what: str = "data") -> pl.DataFrame:
+    """Accept any supported frame or file path; return a Polars DataFrame."""
+    import polars as pl
+
+    if isinstance(data, pl.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        return data.collect()
+    if isinstance(data, (str, os.PathLike)):
+        return read_path(data, what=what)
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        return pl.from_pandas(data)
+    if module == "pyarrow" or hasattr(data, "__arrow_c_stream__"):
+        out = pl.from_arrow(data)
+        return out if isinstance(out, pl.DataFrame) else out.to_frame()
+    raise InvalidInput(
+        f"{what} is a {type(data).__name__}, not a frame",
+        hint="Pass a Polars, pandas or Arrow frame, or a path to a Parquet or CSV file",
+    )
+
+
+def ensure_utc(
+    frame: pl.DataFrame, column: str, *, assume_tz: str | None = None, what: str = "data"
+) -> pl.DataFrame:
+    """Return ``frame`` with ``column`` as Datetime(us, UTC).
+
+    Aware timestamps are converted; naive ones are an error unless ``assume_tz``
+    names their zone; ISO-8601 strings with an offset are parsed.
+    """
+    import polars as pl
+
+    if column not in frame.columns:
+        from mlcore.errors import closest
+
+        near = closest(column, frame.columns)
+        raise InvalidInput(
+            f"{what} has no column '{column}'",
+            field=column,
+            hint=f"Did you mean '{near}'?" if near else f"Its columns: {', '.join(frame.columns)}",
+        )
+    dtype = frame.schema[column]
+    col = pl.col(column)
+    if dtype == pl.String:
+        try:
+            parsed = frame.select(col.str.to_datetime(time_unit="us", time_zone="UTC"))
+        except Exception:
+            raise InvalidInput(
+                f"{what} column '{column}' holds text that is not ISO-8601 timestamps with a zone",
+                field=column,
+                hint="Use e.g. 2024-03-01T12:00:00Z",
+            ) from None
+        return frame.with_columns(parsed[column])
+    if dtype == pl.Date:
+        dtype = pl.Datetime("us")
+        frame = frame.with_columns(col.cast(dtype))
+    if not isinstance(dtype, pl.Datetime):
+        raise InvalidInput(f"{what} column '{column}' is {dtype}, not a timestamp", field=column)
+    if dtype.time_zone is None:
+        if assume_tz is None:
+            raise InvalidInput(
+                f"{what} column '{column}' holds naive timestamps (no timezone)",
+                field=column,
+                hint="Make them timezone-aware, or name their zone (assume_tz='UTC', --tz UTC)",
+            )
+        try:
+            col = col.dt.replace_time_zone(assume_tz, ambiguous="earliest", non_existent="null")
+            frame = frame.with_columns(col)
+        except Exception as exc:
+            raise InvalidInput(
+                f"unknown time zone {assume_tz!r} ({exc})", field="assume_tz"
+            ) from None
+        col = pl.col(column)
+    return frame.with_columns(col.dt.convert_time_zone("UTC").dt.cast_time_unit("us"))
+
+
+def is_utc(frame: pl.DataFrame, column: str) -> bool:
+    import polars as pl
+
+    return frame.schema.get(column) == pl.Datetime("us", "UTC")
