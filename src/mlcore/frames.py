@@ -10,7 +10,8 @@ precision; a naive timestamp is an error unless the caller names its zone.
 Traceback (most recent call last):
 ...
 mlcore.errors.InvalidInput: batch is a dict, not a frame. Pass a Polars, pandas or Arrow frame, or a path to a Parquet or CSV file.
->>> >>> naive = pl.DataFrame({"ts": [datetime(2024, 1, 1, 12)]})
+>>> from datetime import datetime
+>>> naive = pl.DataFrame({"ts": [datetime(2024, 1, 1, 12)]})
 >>> ensure_utc(naive, "ts", assume_tz="Europe/Paris")["ts"][0]
 datetime.datetime(2024, 1, 1, 11, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
 """
