@@ -1,0 +1,372 @@
+"""Step outputs as content-addressed artifacts, and the cache keys that find them.
+
+Every step output is serialised to bytes in one deterministic format per kind,
+so the same value always has the same sha256:
+
+========  ==========================================  =======================
+kind      values                                      format
+========  ==========================================  =======================
+frame     ``polars.DataFrame`` (a LazyFrame is        Parquet
+          collected first)
+series    ``polars.Series``                           Parquet, one column
+array     ``numpy.ndarray`` (not of objects)          ``.npy``
+model     scikit-learn style estimators               skops, normalised
+json      dicts, lists, strings, numbers, booleans,   canonical JSON
+          None
+========  ==========================================  =======================
+
+A step's cache key is the sha256 of its code fingerprint, its parameters as
+canonical JSON, the content hashes of its inputs, its output names and the
+mlcore version (:func:`cache_key`).
+
+Examples
+--------
+>>> store = MemoryArtifactStore()
+>>> kind, data = encode({"auc": 0.91, "n": 3}, step="score")
+>>> kind, data
+('json', b'{"auc":0.91,"n":3}')
+>>> sha = store.put(data)
+>>> decode(kind, store.get(sha))
+{'auc': 0.91, 'n': 3}
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path, PurePath
+from typing import Any, Protocol
+
+from mlcore.errors import CorruptArtifact, InvalidInput, NotFound
+from mlcore.pipelines.hashing import Fingerprinted, canonical_json, sha256_hex
+
+__all__ = [
+    "ArtifactRef",
+    "ArtifactStore",
+    "DirectoryArtifactStore",
+    "MemoryArtifactStore",
+    "artifact_kind",
+    "cache_key",
+    "decode",
+    "encode",
+    "key_material",
+]
+
+_SUPPORTED = (
+    "Polars DataFrame or Series, NumPy array, scikit-learn model, or dict/list/str/number/bool/None"
+)
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    """A stored output: its content hash and the kind that says how to read it."""
+
+    sha256: str
+    kind: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, str]) -> ArtifactRef:
+        return cls(data["sha256"], data["kind"])
+
+
+# ------------------------------------------------------------------- serialising
+
+
+def artifact_kind(value: Any) -> str | None:
+    """The artifact kind ``value`` would be stored as, or None if unsupported.
+
+    >>> artifact_kind([1, 2.5, "x"]), artifact_kind({1, 2})
+    ('json', None)
+    """
+    module = type(value).__module__
+    if module.startswith("polars"):
+        import polars as pl
+
+        if isinstance(value, pl.DataFrame | pl.LazyFrame):
+            return "frame"
+        if isinstance(value, pl.Series):
+            return "series"
+        return None
+    if module == "numpy" and hasattr(value, "dtype") and hasattr(value, "shape"):
+        if value.shape == ():  # a NumPy scalar
+            return "json" if _is_json(value.item()) else None
+        return "array" if value.dtype.kind != "O" else None
+    if _is_json(value):
+        return "json"
+    # Duck-typed so that any estimator with the scikit-learn API qualifies
+    # without importing scikit-learn to ask.
+    if hasattr(value, "fit") and hasattr(value, "get_params"):
+        return "model"
+    return None
+
+
+def _is_json(value: Any) -> bool:
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_is_json(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return type(value).__module__ == "numpy" and getattr(value, "shape", None) == ()
+
+
+def encode(value: Any, *, step: str) -> tuple[str, bytes]:
+    """Serialise a step output; returns ``(kind, bytes)``.
+
+    Raises InvalidInput naming ``step`` when the value has no artifact format.
+    """
+    kind = artifact_kind(value)
+    if kind == "frame":
+        import polars as pl
+
+        frame = value.collect() if isinstance(value, pl.LazyFrame) else value
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        return kind, buffer.getvalue()
+    if kind == "series":
+        buffer = io.BytesIO()
+        value.to_frame().write_parquet(buffer)
+        return kind, buffer.getvalue()
+    if kind == "array":
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        return kind, buffer.getvalue()
+    if kind == "json":
+        return kind, canonical_json(value)
+    if kind == "model":
+        return kind, dump_model(value)
+    raise InvalidInput(
+        f"step '{step}' returned a {type(value).__module__}.{type(value).__qualname__}, "
+        "which mlcore cannot store as an artifact",
+        hint=f"Return a {_SUPPORTED}",
+    )
+
+
+def decode(kind: str, data: bytes) -> Any:
+    """Read back a value written by :func:`encode`."""
+    if kind in ("frame", "series"):
+        import polars as pl
+
+        frame = pl.read_parquet(io.BytesIO(data))
+        return frame.to_series() if kind == "series" else frame
+    if kind == "array":
+        import numpy as np
+
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    if kind == "json":
+        return json.loads(data)
+    if kind == "model":
+        return load_model(data)
+    raise InvalidInput(f"unknown artifact kind '{kind}'", hint="Upgrade mlcore to read it")
+
+
+# The registry's serializer (mlcore/registry/artifacts.py) will replace these two.
+def dump_model(model: Any) -> bytes:
+    """Serialise an estimator with skops, byte-for-byte reproducibly.
+
+    skops names its entries after ``id()`` of objects and stamps the zip with the
+    clock; both are renumbered/fixed here so that equal models give equal bytes.
+    """
+    import skops.io
+
+    archive = zipfile.ZipFile(io.BytesIO(skops.io.dumps(model)))
+    schema = json.loads(archive.read("schema.json"))
+    renumber: dict[int, int] = {}
+    schema = _renumber_ids(schema, renumber)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
+        entries = {"schema.json": json.dumps(schema, indent=2).encode()}
+        for info in archive.infolist():
+            if info.filename != "schema.json":
+                stem, _, ext = info.filename.partition(".")
+                entries[f"{renumber.get(int(stem), stem)}.{ext}"] = archive.read(info)
+        for name in sorted(entries):
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), entries[name])
+    return out.getvalue()
+
+
+def _renumber_ids(node: Any, renumber: dict[int, int]) -> Any:
+    if isinstance(node, list):
+        return [_renumber_ids(item, renumber) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {}
+    for key, value in node.items():
+        if key == "__id__" and isinstance(value, int):
+            value = renumber.setdefault(value, len(renumber))
+        elif key == "file" and isinstance(value, str) and value.partition(".")[0].isdigit():
+            stem, _, ext = value.partition(".")
+            value = f"{renumber.setdefault(int(stem), len(renumber))}.{ext}"
+        result[key] = _renumber_ids(value, renumber)
+    return result
+
+
+def load_model(data: bytes) -> Any:
+    """Load a skops model, trusting only the types skops trusts by default."""
+    import skops.io
+
+    untrusted = skops.io.get_untrusted_types(data=data)
+    if untrusted:
+        raise InvalidInput(
+            f"model artifact holds types skops does not trust: {', '.join(untrusted)}",
+            hint="Use scikit-learn components, or load it with skops.io.loads(trusted=...)",
+        )
+    return skops.io.loads(data)
+
+
+# --------------------------------------------------------------------- cache keys
+
+
+def key_material(value: Any, *, resolve: bool = True) -> Any:
+    """What of a parameter value enters a cache key, as JSON-ready data.
+
+    Plain data enters as itself; paths and datetimes as text; a
+    :class:`~mlcore.pipelines.hashing.Fingerprinted` value by its fingerprint and
+    frames, arrays and models by the hash of their artifact bytes. With
+    ``resolve=False`` nothing is read or hashed: only whether the value *can*
+    enter a key is checked (at definition time, before files exist).
+
+    >>> key_material({"alpha": 0.5, "cols": ("a", "b")})
+    {'alpha': 0.5, 'cols': ['a', 'b']}
+
+    Raises TypeError for anything else.
+    """
+    if isinstance(value, Fingerprinted):
+        return {"fingerprint": value.__mlcore_fingerprint__() if resolve else None}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [key_material(v, resolve=resolve) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: key_material(v, resolve=resolve) for k, v in value.items()}
+    if isinstance(value, PurePath):
+        return {"path": str(value)}
+    if isinstance(value, datetime | date | time):
+        return {"time": value.isoformat()}
+    kind = artifact_kind(value)
+    if kind is None:
+        raise TypeError(f"{type(value).__qualname__} values cannot enter a cache key")
+    if not resolve:
+        return {"artifact": None}
+    _, data = encode(value, step="?")
+    return {"artifact": sha256_hex(data)}
+
+
+def cache_key(
+    *,
+    code: str,
+    params: Mapping[str, Any],
+    inputs: Mapping[str, str],
+    outputs: Sequence[str],
+    version: str,
+) -> str:
+    """sha256 over everything that decides a step's outputs.
+
+    >>> cache_key(code="c0de", params={"k": 1}, inputs={}, outputs=["out"], version="1")[:16]
+    '82b0d7bf9ec64152'
+    """
+    material = {
+        "code": code,
+        "params": params,
+        "inputs": inputs,
+        "outputs": list(outputs),
+        "mlcore": version,
+    }
+    return sha256_hex(canonical_json(material))
+
+
+# ------------------------------------------------------------------------- stores
+
+
+class ArtifactStore(Protocol):
+    """Where artifact bytes live, addressed by their sha256."""
+
+    def put(self, data: bytes) -> str:
+        """Store ``data``; returns its sha256 hex (idempotent)."""
+        ...
+
+    def get(self, sha256: str) -> bytes:
+        """The bytes stored under ``sha256``; raises NotFound if absent."""
+        ...
+
+    def exists(self, sha256: str) -> bool:
+        """Whether ``sha256`` is stored."""
+        ...
+
+
+class MemoryArtifactStore:
+    """Artifacts in a dict: for tests, benches and throw-away runs."""
+
+    def __init__(self) -> None:
+        self._blobs: dict[str, bytes] = {}
+
+    def put(self, data: bytes) -> str:
+        sha = sha256_hex(data)
+        self._blobs.setdefault(sha, bytes(data))
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        try:
+            return self._blobs[sha256]
+        except KeyError:
+            raise NotFound("artifact", sha256) from None
+
+    def exists(self, sha256: str) -> bool:
+        return sha256 in self._blobs
+
+
+class DirectoryArtifactStore:
+    """Artifacts as files ``<root>/<sha[:2]>/<sha[2:]>``, written atomically.
+
+    Reads verify the hash, so a damaged file raises CorruptArtifact instead of
+    feeding wrong bytes to a step.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:]
+
+    def put(self, data: bytes) -> str:
+        sha = sha256_hex(data)
+        target = self.path(sha)
+        if target.exists():
+            return sha
+        target.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return sha
+
+    def get(self, sha256: str) -> bytes:
+        try:
+            data = self.path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise NotFound("artifact", sha256) from None
+        if sha256_hex(data) != sha256:
+            raise CorruptArtifact(
+                f"artifact {sha256[:12]} at {self.path(sha256)} does not match its hash",
+                hint="Delete the file and rerun the step with no_cache to rebuild it",
+            )
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        return self.path(sha256).exists()
