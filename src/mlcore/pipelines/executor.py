@@ -1,0 +1,865 @@
+"""Running a pipeline: topological scheduling, cache hits, workers, retries, resume.
+
+The parent process owns every decision and every record: it computes cache
+keys, looks up earlier results, hands ready steps to workers and writes what
+they return through the :class:`~mlcore.pipelines.cache.ArtifactStore` and
+:class:`~mlcore.pipelines.runs.RunStore`. Workers only compute: they receive a
+step reference and its input values, and send back encoded outputs or an error.
+So workers never touch the catalog, and nothing in a worker can corrupt a record.
+
+With ``workers=1`` steps run in the parent process itself (no serialisation of
+inputs, ~0.1 ms of overhead), except steps with a ``timeout``: only a process
+can be stopped from outside, so those run in a worker process. With
+``workers=N`` every step runs in one of N worker processes started with
+``forkserver`` (``spawn`` where that is missing), never ``fork``: a forked child
+would inherit the parent's open DuckDB connection and threads.
+
+A failed attempt (an exception, a timeout, a dead worker) is retried after
+``retry_backoff * 2**(attempt-1)`` seconds while the step has retries left;
+errors mlcore raises on purpose (InvalidInput, CheckFailed...) are not retried.
+When a step finally fails, its dependents are recorded as skipped and every
+independent branch still runs to completion. :func:`resume_run` starts a new
+run that reuses the outputs of the steps that succeeded and runs the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import importlib
+import importlib.machinery
+import itertools
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlcore import __version__
+from mlcore.errors import InvalidInput, MlcoreError, NotFound
+from mlcore.pipelines.cache import (
+    ArtifactRef,
+    ArtifactStore,
+    MemoryArtifactStore,
+    cache_key,
+    decode,
+    encode,
+    key_material,
+)
+from mlcore.pipelines.config import read_config, resolve_params
+from mlcore.pipelines.hashing import canonical_json, code_fingerprint
+from mlcore.pipelines.runs import (
+    CachedOutputs,
+    MemoryRunStore,
+    RunRecord,
+    RunStatus,
+    RunStore,
+    StepError,
+    StepRecord,
+    StepStatus,
+    new_run_id,
+)
+from mlcore.pipelines.step import OutputRef, ParamRef, Step
+
+if TYPE_CHECKING:
+    from mlcore.pipelines.pipeline import Node, Pipeline
+
+__all__ = ["Event", "EventHandler", "RunResult", "resume_run", "run_pipeline"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress of a run, for a live display.
+
+    ``step`` is None for the run itself. ``status`` is a StepStatus or RunStatus
+    value, or ``"retrying"`` after a failed attempt that will be retried.
+    """
+
+    run_id: str
+    step: str | None
+    status: str
+    attempt: int = 0
+    message: str = ""
+
+
+EventHandler = Callable[[Event], None]
+
+
+@dataclass
+class RunResult:
+    """A finished run's record, and its outputs on demand."""
+
+    record: RunRecord
+    artifacts: ArtifactStore
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def status(self) -> RunStatus:
+        return self.record.status
+
+    @property
+    def steps(self) -> dict[str, StepRecord]:
+        return self.record.steps
+
+    def output(self, step: str, name: str | None = None) -> Any:
+        """Load an output of ``step`` (``name`` may be left out for a single output)."""
+        record = self.record.steps.get(step)
+        if record is None:
+            raise NotFound("step", step, candidates=self.record.steps)
+        if not record.status.done:
+            raise InvalidInput(f"step '{step}' has no outputs: it {record.status}")
+        if name is None and len(record.outputs) == 1:
+            name = next(iter(record.outputs))
+        if name not in record.outputs:
+            raise NotFound(f"step '{step}' output", str(name), candidates=record.outputs)
+        ref = record.outputs[name]
+        return decode(ref.kind, self.artifacts.get(ref.sha256))
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    params: Mapping[str, Any] | None = None,
+    *,
+    config: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    no_cache: bool = False,
+    artifacts: ArtifactStore | None = None,
+    runs: RunStore | None = None,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    """Run ``pipeline`` once and record it.
+
+    Parameters
+    ----------
+    pipeline
+        What to run.
+    params
+        Parameter values, typed or as text (``--param`` values); they override
+        ``config``, which overrides the pipeline's defaults.
+    config
+        A TOML file of parameter values.
+    workers
+        Worker processes for independent steps; 1 runs steps in this process.
+    no_cache
+        Execute every step, except those whose cache policy is ``"always"``.
+    artifacts, runs
+        Where outputs and records go; in-memory stores (forgotten after the
+        run) when not given.
+    on_event
+        Called in this process with an :class:`Event` at every change.
+
+    Returns
+    -------
+    RunResult
+        The record (whose status says whether every step succeeded) and outputs.
+        A failing step does not raise: it is recorded with its error.
+    """
+    values = resolve_params(
+        pipeline.parameters,
+        config=read_config(config) if config is not None else None,
+        overrides=params,
+        pipeline=pipeline.name,
+    )
+    execution = _Execution(
+        pipeline,
+        values,
+        workers=workers,
+        no_cache=no_cache,
+        artifacts=artifacts if artifacts is not None else MemoryArtifactStore(),
+        runs=runs if runs is not None else MemoryRunStore(),
+        on_event=on_event,
+    )
+    return execution.run()
+
+
+def resume_run(
+    pipeline: Pipeline,
+    run_id: str,
+    *,
+    artifacts: ArtifactStore,
+    runs: RunStore,
+    workers: int = 1,
+    on_event: EventHandler | None = None,
+) -> RunResult:
+    """Continue a failed or interrupted run as a new run.
+
+    Steps that succeeded (or were cached) in ``run_id`` keep their recorded
+    outputs, even if their code changed since; the others run, with the
+    parameters of ``run_id``. The new record names ``run_id`` in ``resumed_from``.
+    """
+    previous = runs.get_run(run_id)
+    if previous.pipeline != pipeline.name:
+        raise InvalidInput(
+            f"run {run_id} is of pipeline '{previous.pipeline}', not '{pipeline.name}'",
+            hint=f"Resume it with pipeline '{previous.pipeline}'",
+        )
+    if previous.status is RunStatus.SUCCEEDED:
+        raise InvalidInput(
+            f"run {run_id} succeeded; there is nothing to resume", hint="Run the pipeline again"
+        )
+    for name, value in previous.params.items():
+        if isinstance(value, dict) and "unrecorded" in value:
+            raise InvalidInput(
+                f"run {run_id} took parameter '{name}' as a {value['unrecorded']}, "
+                "which its record cannot restore",
+                hint="Run the pipeline again instead",
+            )
+    values = resolve_params(pipeline.parameters, overrides=previous.params, pipeline=pipeline.name)
+    execution = _Execution(
+        pipeline,
+        values,
+        workers=workers,
+        no_cache=False,
+        artifacts=artifacts,
+        runs=runs,
+        on_event=on_event,
+        previous=previous,
+    )
+    return execution.run()
+
+
+def _recordable(value: Any) -> Any:
+    """A parameter value as JSON the run record can hold and resume can reparse."""
+    try:
+        canonical_json(value)
+        return value
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return {"unrecorded": type(value).__qualname__}
+
+
+def _steps(count: int) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+# ------------------------------------------------------------------ one attempt
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """An input sent to a worker still as artifact bytes; decoded there."""
+
+    kind: str
+    data: bytes
+
+
+@dataclass
+class _Outcome:
+    """The result of one attempt, as a worker sends it back."""
+
+    ok: bool
+    started: float
+    finished: float
+    encoded: list[tuple[str, bytes]] = field(default_factory=list)
+    live: dict[str, Any] | None = None
+    error: StepError | None = None
+    retryable: bool = True
+
+
+def _failure(exc: BaseException, started: float, *, retryable: bool | None = None) -> _Outcome:
+    error = StepError(type(exc).__name__, str(exc), "".join(traceback.format_exception(exc)))
+    if retryable is None:
+        retryable = not isinstance(exc, MlcoreError)
+    return _Outcome(False, started, time.time(), error=error, retryable=retryable)
+
+
+def _attempt(step: Step, node: str, kwargs: dict[str, Any], *, keep_live: bool) -> _Outcome:
+    """Call the step's function and encode its outputs; never raises an Exception."""
+    started = time.time()
+    try:
+        values = step.split_outputs(step.fn(**kwargs))
+        encoded = [encode(v, step=node) for v in values]
+    except Exception as exc:
+        return _failure(exc, started)
+    live = None
+    if keep_live:
+        # JSON outputs are handed on decoded, so that a tuple becomes a list
+        # exactly as it would when read back from the store.
+        live = {
+            name: value
+            for name, value, (kind, _) in zip(step.outputs, values, encoded, strict=True)
+            if kind != "json"
+        }
+    return _Outcome(True, started, time.time(), encoded=encoded, live=live)
+
+
+# -------------------------------------------------------------------- the run
+
+
+class _Execution:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        params: dict[str, Any],
+        *,
+        workers: int,
+        no_cache: bool,
+        artifacts: ArtifactStore,
+        runs: RunStore,
+        on_event: EventHandler | None,
+        previous: RunRecord | None = None,
+    ) -> None:
+        if _importing_in_worker:
+            raise InvalidInput(
+                "a pipeline run was started while a worker process imported the file "
+                "defining its steps",
+                hint='Put the run under an if __name__ == "__main__" block',
+            )
+        if not isinstance(workers, int) or workers < 1:
+            raise InvalidInput(f"workers={workers!r} is not a count", hint="Use an integer >= 1")
+        self.nodes = pipeline.nodes
+        self.params = params
+        self.workers = workers
+        self.no_cache = no_cache
+        self.artifacts = artifacts
+        self.runs = runs
+        self.on_event = on_event
+        self.previous = previous
+        self.record = RunRecord(
+            id=new_run_id(),
+            pipeline=pipeline.name,
+            params={k: _recordable(v) for k, v in params.items()},
+            steps={n: StepRecord(n, node.step.name) for n, node in self.nodes.items()},
+            source=pipeline.source,
+            resumed_from=previous.id if previous else None,
+            mlcore_version=__version__,
+        )
+        self._consumers: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for node in self.nodes.values():
+            for upstream in node.upstream:
+                self._consumers[upstream].append(node.name)
+        self._waiting = {n: len(node.upstream) for n, node in self.nodes.items()}
+        self._unfinished_consumers = {n: len(c) for n, c in self._consumers.items()}
+        # Ready steps start in definition order, so progress reads like the pipeline.
+        self._position = {name: i for i, name in enumerate(self.nodes)}
+        self._ready = [(self._position[n], n) for n, count in self._waiting.items() if count == 0]
+        self._retries: list[tuple[float, int, str]] = []
+        self._order = itertools.count()
+        self._attempts = dict.fromkeys(self.nodes, 0)
+        self._prepared: set[str] = set()
+        self._live: dict[str, dict[str, Any]] = {}
+        self._code: dict[int, str] = {}
+        self._pool: _WorkerPool | None = None
+
+    # The loop -----------------------------------------------------------
+
+    def run(self) -> RunResult:
+        self.runs.create_run(self.record.copy())
+        self._emit(None, RunStatus.RUNNING, message=_steps(len(self.nodes)))
+        try:
+            self._loop()
+        except BaseException as exc:
+            self._abandon(exc)
+            raise
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+            self._live.clear()
+        ok = all(s.status.done for s in self.record.steps.values())
+        self._finish(RunStatus.SUCCEEDED if ok else RunStatus.FAILED)
+        return RunResult(self.record, self.artifacts)
+
+    def _loop(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self._retries and self._retries[0][0] <= now:
+                self._make_ready(heapq.heappop(self._retries)[2])
+            while self._ready and self._busy() < self.workers:
+                self._start(heapq.heappop(self._ready)[1])
+            busy = self._busy()
+            if not busy and not self._ready and not self._retries:
+                return
+            next_retry = self._retries[0][0] if self._retries else None
+            if busy:
+                assert self._pool is not None
+                for name, outcome in self._pool.wait(until=next_retry):
+                    self._handle(name, outcome)
+            elif next_retry is not None:
+                time.sleep(max(0.0, next_retry - time.monotonic()))
+
+    def _make_ready(self, name: str) -> None:
+        heapq.heappush(self._ready, (self._position[name], name))
+
+    def _busy(self) -> int:
+        return self._pool.busy if self._pool is not None else 0
+
+    # One step -----------------------------------------------------------
+
+    def _start(self, name: str) -> None:
+        node = self.nodes[name]
+        if name not in self._prepared:
+            self._prepared.add(name)
+            try:
+                key, inputs = self._key(node)
+            except MlcoreError as exc:
+                self._fail(name, _failure(exc, time.time()))
+                return
+            hit = self._reusable(node, key)
+            if hit is not None:
+                self._reuse(name, key, inputs, hit)
+                return
+            self._set(
+                name,
+                status=StepStatus.RUNNING,
+                cache_key=key,
+                cache_hit=False,
+                inputs=inputs,
+                started_at=datetime.now(UTC),
+            )
+        self._attempts[name] += 1
+        self._emit(name, StepStatus.RUNNING, attempt=self._attempts[name])
+        inline = self.workers == 1 and node.step.timeout is None
+        try:
+            kwargs = {
+                arg: self._value(source, inline=inline) for arg, source in node.inputs.items()
+            }
+            if inline:
+                self._handle(name, _attempt(node.step, name, kwargs, keep_live=True))
+                return
+            if self._pool is None:
+                self._pool = _WorkerPool()
+            self._pool.submit(name, _Task.of(node, kwargs), node.step.timeout)
+        except MlcoreError as exc:
+            self._handle(name, _failure(exc, time.time()))
+
+    def _key(self, node: Node) -> tuple[str, dict[str, str]]:
+        params: dict[str, Any] = {}
+        upstream: dict[str, str] = {}
+        recorded: dict[str, str] = {}
+        for arg, source in node.inputs.items():
+            if isinstance(source, OutputRef):
+                sha = self.record.steps[source.node].outputs[source.name].sha256
+                upstream[arg] = recorded[arg] = sha
+                continue
+            value = self.params[source.name] if isinstance(source, ParamRef) else source
+            try:
+                material = key_material(value)
+            except TypeError as exc:
+                raise InvalidInput(
+                    f"step '{node.name}' input '{arg}': {exc}",
+                    hint="Pass plain data, a frame, or an InputFile",
+                    field=arg,
+                ) from None
+            params[arg] = material
+            if isinstance(material, dict) and material.keys() <= {"fingerprint", "artifact"}:
+                recorded[arg] = next(iter(material.values()))
+        step_id = id(node.step)
+        if step_id not in self._code:
+            self._code[step_id] = code_fingerprint(node.step.fn)
+        key = cache_key(
+            code=self._code[step_id],
+            params=params,
+            inputs=upstream,
+            outputs=node.step.outputs,
+            version=__version__,
+        )
+        return key, recorded
+
+    def _reusable(self, node: Node, key: str) -> CachedOutputs | None:
+        earlier = self.previous.steps.get(node.name) if self.previous else None
+        if earlier is not None and earlier.status.done and self._stored(earlier.outputs):
+            assert self.previous is not None
+            return CachedOutputs(
+                earlier.reused_from or self.previous.id, node.name, earlier.outputs
+            )
+        policy = node.step.cache
+        if policy == "never" or (self.no_cache and policy != "always"):
+            return None
+        hit = self.runs.find_cached(key)
+        if hit is None or set(hit.outputs) != set(node.step.outputs):
+            return None
+        return hit if self._stored(hit.outputs) else None
+
+    def _stored(self, outputs: Mapping[str, ArtifactRef]) -> bool:
+        return bool(outputs) and all(self.artifacts.exists(r.sha256) for r in outputs.values())
+
+    def _reuse(self, name: str, key: str, inputs: dict[str, str], hit: CachedOutputs) -> None:
+        resumed = self.previous is not None and hit.run_id == self.previous.id
+        note = (
+            f"resumed: outputs of run {hit.run_id}"
+            if resumed
+            else f"cache hit: outputs of run {hit.run_id}"
+        )
+        now = datetime.now(UTC)
+        self._set(
+            name,
+            status=StepStatus.CACHED,
+            cache_key=key,
+            cache_hit=True,
+            inputs=inputs,
+            outputs=dict(hit.outputs),
+            reused_from=hit.run_id,
+            started_at=now,
+            finished_at=now,
+            note=note,
+        )
+        self._emit(name, StepStatus.CACHED, message=note)
+        self._release(name)
+
+    def _value(self, source: Any, *, inline: bool) -> Any:
+        if isinstance(source, ParamRef):
+            return self.params[source.name]
+        if not isinstance(source, OutputRef):
+            return source
+        live = self._live.get(source.node, {})
+        if inline and source.name in live:
+            return live[source.name]
+        ref = self.record.steps[source.node].outputs[source.name]
+        data = self.artifacts.get(ref.sha256)
+        return decode(ref.kind, data) if inline else _Encoded(ref.kind, data)
+
+    def _handle(self, name: str, outcome: _Outcome) -> None:
+        step = self.nodes[name].step
+        attempt = self._attempts[name]
+        started = _utc(outcome.started) if attempt == 1 else self.record.steps[name].started_at
+        if outcome.ok:
+            outputs = {
+                output: ArtifactRef(self.artifacts.put(data), kind)
+                for output, (kind, data) in zip(step.outputs, outcome.encoded, strict=True)
+            }
+            if outcome.live:
+                self._live[name] = outcome.live
+            self._set(
+                name,
+                status=StepStatus.SUCCEEDED,
+                attempts=attempt,
+                started_at=started,
+                finished_at=_utc(outcome.finished),
+                outputs=outputs,
+                error=None,
+                note="",
+            )
+            self._emit(name, StepStatus.SUCCEEDED, attempt=attempt)
+            self._release(name)
+            return
+        assert outcome.error is not None
+        if outcome.retryable and attempt <= step.retries:
+            delay = step.retry_backoff * 2 ** (attempt - 1)
+            note = f"attempt {attempt} failed ({outcome.error.type}); retrying in {delay:g} s"
+            self._set(name, attempts=attempt, started_at=started, error=outcome.error, note=note)
+            self._emit(
+                name, "retrying", attempt=attempt, message=f"{note}: {outcome.error.message}"
+            )
+            heapq.heappush(self._retries, (time.monotonic() + delay, next(self._order), name))
+            return
+        self._fail(name, outcome)
+
+    def _fail(self, name: str, outcome: _Outcome) -> None:
+        attempt = self._attempts[name]
+        started = _utc(outcome.started) if attempt <= 1 else self.record.steps[name].started_at
+        self._set(
+            name,
+            status=StepStatus.FAILED,
+            attempts=attempt,
+            started_at=started,
+            finished_at=_utc(outcome.finished),
+            error=outcome.error,
+            note="",
+        )
+        assert outcome.error is not None
+        self._emit(
+            name,
+            StepStatus.FAILED,
+            attempt=attempt,
+            message=f"{outcome.error.type}: {outcome.error.message}",
+        )
+        blocked = deque(self._consumers[name])
+        while blocked:
+            dependent = blocked.popleft()
+            if self.record.steps[dependent].status is StepStatus.PENDING:
+                note = f"upstream step '{name}' failed"
+                self._set(dependent, status=StepStatus.SKIPPED, note=note)
+                self._emit(dependent, StepStatus.SKIPPED, message=note)
+                blocked.extend(self._consumers[dependent])
+
+    def _release(self, name: str) -> None:
+        for consumer in self._consumers[name]:
+            self._waiting[consumer] -= 1
+            if self._waiting[consumer] == 0:
+                self._make_ready(consumer)
+        for upstream in self.nodes[name].upstream:
+            self._unfinished_consumers[upstream] -= 1
+            if self._unfinished_consumers[upstream] == 0:
+                self._live.pop(upstream, None)  # nobody needs the in-memory value any more
+
+    # Records ------------------------------------------------------------
+
+    def _set(self, name: str, **changes: Any) -> None:
+        record = replace(self.record.steps[name], **changes)
+        self.record.steps[name] = record
+        self.runs.update_step(self.record.id, record)
+
+    def _emit(self, step: str | None, status: str, *, attempt: int = 0, message: str = "") -> None:
+        if self.on_event is not None:
+            self.on_event(Event(self.record.id, step, str(status), attempt, message))
+
+    def _finish(self, status: RunStatus) -> None:
+        self.record.status = status
+        self.record.finished_at = datetime.now(UTC)
+        self.runs.finish_run(self.record.id, status, self.record.finished_at)
+        self._emit(None, status)
+
+    def _abandon(self, exc: BaseException) -> None:
+        """Leave a consistent record when the run itself is interrupted."""
+        error = StepError(type(exc).__name__, str(exc) or "the run was interrupted")
+        try:
+            for name, record in list(self.record.steps.items()):
+                if record.status is StepStatus.RUNNING:
+                    self._set(
+                        name, status=StepStatus.FAILED, error=error, finished_at=datetime.now(UTC)
+                    )
+                elif record.status is StepStatus.PENDING:
+                    self._set(name, status=StepStatus.SKIPPED, note="the run was interrupted")
+            self._finish(RunStatus.FAILED)
+        except Exception:  # the original exception matters more than a bookkeeping one
+            pass
+
+
+# ------------------------------------------------------------------- workers
+
+
+@dataclass
+class _Task:
+    """What a worker needs to run one attempt: where the step lives, its inputs."""
+
+    node: str
+    step: str
+    outputs: tuple[str, ...]
+    module: str
+    file: str | None
+    qualname: str
+    kwargs: dict[str, Any]
+
+    @classmethod
+    def of(cls, node: Node, kwargs: dict[str, Any]) -> _Task:
+        fn = node.step.fn
+        if "<locals>" in fn.__qualname__ or "<lambda>" in fn.__qualname__:
+            raise InvalidInput(
+                f"step '{node.name}' is defined inside a function ({fn.__qualname__}), "
+                "so a worker process cannot import it",
+                hint="Define the step at module level, or run with workers=1 and no timeout",
+            )
+        file = getattr(sys.modules.get(fn.__module__), "__file__", None)
+        return cls(
+            node.name,
+            node.step.name,
+            node.step.outputs,
+            fn.__module__,
+            file,
+            fn.__qualname__,
+            kwargs,
+        )
+
+
+# A script's ``if __name__ == "__main__":`` block must not run when a worker
+# imports the script for its steps, so ``__main__`` is imported under this name.
+_MAIN_ALIAS = "__mlcore_main__"
+_importing_in_worker = False
+
+
+def _resolve(task: _Task) -> Step:
+    global _importing_in_worker
+    name = _MAIN_ALIAS if task.module == "__main__" else task.module
+    module = sys.modules.get(name)
+    if module is None or not _same_file(module, task.file):
+        _importing_in_worker = True
+        try:
+            module = None
+            if name != _MAIN_ALIAS:
+                with contextlib.suppress(ImportError):
+                    module = importlib.import_module(name)
+            if module is None or not _same_file(module, task.file):
+                if task.file is None:
+                    raise ImportError(f"cannot import module {task.module} in a worker process")
+                from mlcore.pipelines.pipeline import import_file
+
+                module = import_file(task.file, name)
+        finally:
+            _importing_in_worker = False
+    target: Any = module
+    for part in task.qualname.split("."):
+        target = getattr(target, part)
+    fn = target.fn if isinstance(target, Step) else target
+    return Step(fn, name=task.step, outputs=task.outputs)
+
+
+def _same_file(module: Any, file: str | None) -> bool:
+    here = getattr(module, "__file__", None)
+    if file is None:
+        return True
+    return here is not None and Path(here).resolve() == Path(file).resolve()
+
+
+@contextlib.contextmanager
+def _main_not_reimported() -> Iterator[None]:
+    """Keep multiprocessing from re-running the main script in a new worker.
+
+    spawn and forkserver children normally execute ``__main__`` again, so a
+    script without a ``__main__`` guard would start its run again in every
+    worker (and crash it). Workers import what they need themselves (see
+    :func:`_resolve`), so they are told the main module is not importable.
+    """
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
+
+def _worker_main(conn: Connection) -> None:
+    """A worker's life: receive a task, run it, send ("started", t) then ("done", outcome)."""
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            step = _resolve(task)
+            kwargs = {
+                k: decode(v.kind, v.data) if isinstance(v, _Encoded) else v
+                for k, v in task.kwargs.items()
+            }
+        except Exception as exc:
+            # Not importable or not decodable: retrying would fail the same way.
+            conn.send(("done", _failure(exc, time.time(), retryable=False)))
+            continue
+        conn.send(("started", time.time()))
+        conn.send(("done", _attempt(step, task.node, kwargs, keep_live=False)))
+
+
+@dataclass
+class _Running:
+    process: Any
+    conn: Connection
+    node: str
+    timeout: float | None
+    submitted: float
+    deadline: float | None = None
+
+
+class _WorkerPool:
+    """Worker processes started on demand, each running one task at a time.
+
+    Timeouts count from the moment the worker starts the step's function, not
+    from submission: starting a process and importing the step's module is not
+    the step's time.
+    """
+
+    def __init__(self) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        self._context = multiprocessing.get_context(
+            "forkserver" if "forkserver" in methods else "spawn"
+        )
+        self._idle: list[tuple[Any, Connection]] = []
+        self._running: dict[Connection, _Running] = {}
+
+    @property
+    def busy(self) -> int:
+        return len(self._running)
+
+    def submit(self, node: str, task: _Task, timeout: float | None) -> None:
+        process, conn = self._idle.pop() if self._idle else self._spawn()
+        self._running[conn] = _Running(process, conn, node, timeout, time.time())
+        try:
+            conn.send(task)
+        except Exception as exc:
+            del self._running[conn]
+            self._idle.append((process, conn))
+            raise InvalidInput(
+                f"step '{node}' inputs cannot be sent to a worker process: {exc}",
+                hint="Pass plain data, frames or models",
+            ) from exc
+
+    def _spawn(self) -> tuple[Any, Connection]:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(child,), daemon=True)
+        with _main_not_reimported():
+            process.start()
+        child.close()  # so that a dying worker shows up as EOF on ``parent``
+        return process, parent
+
+    def wait(self, until: float | None) -> list[tuple[str, _Outcome]]:
+        """Block until a task finishes, a deadline passes, or ``until`` (monotonic)."""
+        moments = [r.deadline for r in self._running.values() if r.deadline is not None]
+        if until is not None:
+            moments.append(until)
+        timeout = max(0.0, min(moments) - time.monotonic()) if moments else None
+        finished = []
+        for conn in wait(list(self._running), timeout):
+            running = self._running[conn]  # type: ignore[index]
+            try:
+                kind, payload = conn.recv()  # type: ignore[union-attr]
+            except (EOFError, OSError):
+                finished.append((running.node, self._died(running)))
+                continue
+            if kind == "started":
+                if running.timeout is not None:
+                    running.deadline = time.monotonic() + running.timeout
+                continue
+            del self._running[running.conn]
+            self._idle.append((running.process, running.conn))
+            finished.append((running.node, payload))
+        now = time.monotonic()
+        for running in list(self._running.values()):
+            if running.deadline is not None and now >= running.deadline:
+                self._stop(running)
+                error = StepError(
+                    "TimeoutError",
+                    f"step '{running.node}' ran past its timeout of {running.timeout:g} s "
+                    "and its worker process was stopped",
+                )
+                finished.append(
+                    (running.node, _Outcome(False, running.submitted, time.time(), error=error))
+                )
+        return finished
+
+    def _died(self, running: _Running) -> _Outcome:
+        self._stop(running)  # joins, so that the exit code is known
+        error = StepError(
+            "WorkerDied",
+            f"the worker process running step '{running.node}' died "
+            f"(exit code {running.process.exitcode})",
+        )
+        return _Outcome(False, running.submitted, time.time(), error=error)
+
+    def _stop(self, running: _Running) -> None:
+        del self._running[running.conn]
+        running.process.kill()
+        running.process.join(timeout=5)
+        running.conn.close()
+
+    def close(self) -> None:
+        for running in list(self._running.values()):
+            self._stop(running)
+        for _, conn in self._idle:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+        for process, conn in self._idle:
+            process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=2)
+            conn.close()
+        self._idle.clear()
