@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,10 @@ MLCORE_TRUSTED: tuple[str, ...] = (
     "sklearn.utils.validation.check_array",  # HistGradientBoosting's categorical preprocessor
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
+)
+
+_IMPORTABLE = (
+    "Define the functions and classes the model uses at module level in an importable module"
 )
 
 
@@ -173,12 +178,23 @@ class SkopsSerializer(Serializer):
                 hint="Fit the model before registering it",
             ) from None
         try:
-            return skops.io.dumps(model)
-        except TypeError as exc:  # skops' UnsupportedTypeException, e.g. a lambda inside
+            data = skops.io.dumps(model)
+        except TypeError as exc:  # skops' UnsupportedTypeException
             raise InvalidInput(
-                f"cannot serialise {type(model).__name__} with skops: {exc}",
-                hint="Replace lambdas and locally defined functions by module-level functions",
+                f"cannot serialise {type(model).__name__} with skops: {exc}", hint=_IMPORTABLE
             ) from None
+        # skops stores functions and classes by module and name; one that another
+        # process cannot import (a lambda, a local function, anything in __main__)
+        # would give an artifact that never loads, so refuse it now.
+        for name in skops.io.get_untrusted_types(data=data):
+            module, _, attr = name.rpartition(".")
+            if module == "__main__" or getattr(sys.modules.get(module), attr, None) is None:
+                raise InvalidInput(
+                    f"cannot serialise {type(model).__name__}: it uses {name}, "
+                    "which another process cannot import",
+                    hint=_IMPORTABLE,
+                )
+        return data
 
     def untrusted_types(self, data: bytes, trusted: Sequence[str] = ()) -> list[str]:
         import skops.io

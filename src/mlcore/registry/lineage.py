@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
@@ -215,13 +216,17 @@ def package_versions(names: Iterable[str]) -> dict[str, str | None]:
     >>> package_versions(["no-such-distribution-xyz"])
     {'no-such-distribution-xyz': None}
     """
-    versions: dict[str, str | None] = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
+    return {name: _version(name) for name in names}
+
+
+@functools.lru_cache(maxsize=256)
+def _version(name: str) -> str | None:
+    # Cached: a lookup scans every installed distribution (milliseconds), and what
+    # a running process has imported does not change when pip runs beside it.
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def environment(extra_packages: Iterable[str] = ()) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import base64
 import datetime
 import decimal
+import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -70,6 +71,7 @@ _PLAIN = ("bool", "string", "categorical", "date", "time", "binary", "null")
 _DATETIME = re.compile(r"datetime\[(ms|us|ns)(?:, (.+))?\]")
 
 
+@functools.cache
 def _polars_names() -> dict[Any, str]:
     import polars as pl
 
@@ -521,13 +523,15 @@ def predict(
     if absent:
         raise InvalidInput(f"passthrough columns {absent} are not in the frame", field=absent[0])
     inputs = signature.check(df)
-    kept = df.select(passthrough)
+    kept = [df.get_column(name) for name in passthrough]
     if df.height == 0:
-        empty = {name: pl.Float64 for name in out.columns} | {"prediction": _polars_dtype(out.type)}
-        return kept.hstack(pl.DataFrame(schema=empty))
+        dtypes = {name: pl.Float64 for name in out.columns} | {
+            "prediction": _polars_dtype(out.type)
+        }
+        return pl.DataFrame([*kept, *(pl.Series(n, [], dtype=t) for n, t in dtypes.items())])
     if _fitted_names(model) is None:
         inputs = inputs.to_numpy()  # fitted on an array: hand it one, without pandas
-    return kept.hstack(_prediction_columns(model, inputs, out))
+    return pl.DataFrame([*kept, *_prediction_columns(model, inputs, out)])
 
 
 def _prediction_columns(model: Any, inputs: Any, out: OutputSpec) -> list[pl.Series]:
@@ -556,7 +560,10 @@ def _prediction_columns(model: Any, inputs: Any, out: OutputSpec) -> list[pl.Ser
             index = (proba[:, 1] > proba[:, 0]).astype(np.uint32)  # argmax, first on ties
         else:
             index = proba.argmax(axis=1).astype(np.uint32)
-        prediction = pl.Series("prediction", list(out.classes), dtype=dtype).gather(index)
+        # gather with a Series index: a NumPy one is converted at several times the cost
+        prediction = pl.Series("prediction", list(out.classes), dtype=dtype).gather(
+            pl.Series(index)
+        )
     else:
         prediction = pl.Series("prediction", np.asarray(model.predict(inputs))).cast(dtype)
     names = out.columns[1:]
