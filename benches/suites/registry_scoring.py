@@ -71,6 +71,7 @@ def cases(size: str) -> list[Case]:
             run=lambda: predict(model, frame, sig, passthrough=["id"]),
             reference=reference,
             reference_name="predict_proba",
+            repeat=7,
             max_ratio=1.2,
             setup=(lambda: limits.append(threadpool_limits(1))) if one_thread else None,
             teardown=(lambda: limits.pop().restore_original_limits()) if one_thread else None,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -33,6 +34,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 from sklearn.svm import SVC
+from threadpoolctl import threadpool_limits
 
 from mlcore.errors import CheckFailed, InvalidInput, NotFound
 from mlcore.registry import artifacts
@@ -45,6 +47,15 @@ from mlcore.registry.artifacts import (
     register_serializer,
     serialize,
 )
+
+
+@pytest.fixture(autouse=True)
+def one_native_thread():
+    # OpenMP threads spin against each other on a busy shared machine: a tiny
+    # HistGradientBoosting fit then takes seconds instead of milliseconds.
+    with threadpool_limits(1):
+        yield
+
 
 TREE = "sklearn.tree._tree.Tree"
 TREE_PREDICTOR = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
@@ -133,6 +144,7 @@ MODELS = {
 }
 
 
+@functools.cache
 def fitted(name: str) -> tuple[object, object]:
     build, uses_frame, _ = MODELS[name]
     frame = training_frame()

@@ -32,6 +32,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
 from sklearn.utils import all_estimators
+from threadpoolctl import threadpool_limits
 
 from mlcore.errors import InvalidInput
 from mlcore.registry import signature as signature_module
@@ -46,6 +47,15 @@ from mlcore.registry.signature import (
     predict,
     type_name,
 )
+
+
+@pytest.fixture(autouse=True)
+def one_native_thread():
+    # OpenMP threads spin against each other on a busy shared machine: a tiny
+    # HistGradientBoosting fit then takes seconds instead of milliseconds.
+    with threadpool_limits(1):
+        yield
+
 
 INT_TYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 

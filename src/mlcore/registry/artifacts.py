@@ -89,13 +89,18 @@ class UntrustedArtifact(CheckFailed):
         listed = ", ".join(self.types)
         super().__init__(
             f"artifact refused: it contains types that are not trusted ({listed})",
-            hint=(f"Load it only if you trust where it came from, passing trusted={self.types!r}"),
+            hint=f"Load it only if you trust where it came from, passing trusted={self.types!r}",
         )
 
 
 @dataclass(frozen=True)
 class SerializedModel:
-    """A model as bytes plus what is needed to load and describe it."""
+    """A model as bytes plus what is needed to load and describe it.
+
+    ``untrusted_types`` are the types :func:`deserialize` will refuse unless the
+    caller names them in ``trusted`` (empty for most linear models and
+    Pipelines; tree storage for tree ensembles): show them to the reviewer.
+    """
 
     data: bytes = field(repr=False)
     format: str
@@ -385,5 +390,6 @@ def deserialize(
     serializer = _serializer(format)
     if len(data) > max_bytes:
         raise _oversized(len(data), max_bytes, "serialised")
-    names = [t if isinstance(t, str) else f"{t.__module__}.{t.__qualname__}" for t in trusted or ()]
+    # module + __name__, as skops names the types it finds
+    names = [t if isinstance(t, str) else f"{t.__module__}.{t.__name__}" for t in trusted or ()]
     return serializer.loads(data, names, max_bytes)

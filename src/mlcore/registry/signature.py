@@ -67,7 +67,6 @@ __all__ = [
 _INT_BITS = {"int8": 8, "int16": 16, "int32": 32, "int64": 64, "int128": 128}
 _UINT_BITS = {"uint8": 8, "uint16": 16, "uint32": 32, "uint64": 64, "uint128": 128}
 _FLOAT_BITS = {"float32": 32, "float64": 64}
-_PLAIN = ("bool", "string", "categorical", "date", "time", "binary", "null")
 _DATETIME = re.compile(r"datetime\[(ms|us|ns)(?:, (.+))?\]")
 
 
@@ -311,7 +310,8 @@ class Signature:
             strict = [c.name for c in self.inputs if not c.nullable and c.name in schema]
             with_nulls = {k: v for k, v in _missing_counts(df, strict).items() if v}
         if missing or mistyped or with_nulls:
-            extra = [name for name in schema if name not in set(self.columns)]
+            expected = set(self.columns)
+            extra = [name for name in schema if name not in expected]
             raise SignatureMismatch(missing, mistyped, with_nulls, extra=extra)
         return df.select(selected)
 
@@ -548,7 +548,7 @@ def _prediction_columns(model: Any, inputs: Any, out: OutputSpec) -> list[pl.Ser
             )
         return [pl.Series("prediction", labels).cast(dtype)]
     assert out.classes is not None
-    if list(model.classes_.tolist()) != list(out.classes):
+    if model.classes_.tolist() != list(out.classes):
         raise InvalidInput(
             f"the signature's classes {list(out.classes)} are not the model's "
             f"{model.classes_.tolist()}",
@@ -566,8 +566,6 @@ def _prediction_columns(model: Any, inputs: Any, out: OutputSpec) -> list[pl.Ser
         )
     else:
         prediction = pl.Series("prediction", np.asarray(model.predict(inputs))).cast(dtype)
-    names = out.columns[1:]
-    return [
-        prediction,
-        *(pl.Series(name, proba[:, i + (len(names) == 1)]) for i, name in enumerate(names)),
-    ]
+    if len(out.classes) == 2:
+        return [prediction, pl.Series("score", proba[:, 1])]
+    return [prediction, *(pl.Series(n, proba[:, i]) for i, n in enumerate(out.columns[1:]))]
