@@ -29,7 +29,6 @@ import heapq
 import importlib
 import importlib.machinery
 import itertools
-import multiprocessing
 import os
 import sys
 import time
@@ -38,7 +37,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +67,8 @@ from mlcore.pipelines.runs import (
 from mlcore.pipelines.step import OutputRef, ParamRef, Step
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from mlcore.pipelines.pipeline import Node, Pipeline
 
 __all__ = ["Event", "EventHandler", "RunResult", "resume_run", "run_pipeline"]
@@ -768,6 +768,8 @@ class _WorkerPool:
     """
 
     def __init__(self) -> None:
+        import multiprocessing  # here: only runs with workers pay for the import
+
         methods = multiprocessing.get_all_start_methods()
         self._context = multiprocessing.get_context(
             "forkserver" if "forkserver" in methods else "spawn"
@@ -802,6 +804,8 @@ class _WorkerPool:
 
     def wait(self, until: float | None) -> list[tuple[str, _Outcome]]:
         """Block until a task finishes, a deadline passes, or ``until`` (monotonic)."""
+        from multiprocessing.connection import wait
+
         moments = [r.deadline for r in self._running.values() if r.deadline is not None]
         if until is not None:
             moments.append(until)

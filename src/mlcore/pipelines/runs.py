@@ -28,7 +28,6 @@ import dataclasses
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -278,78 +277,92 @@ class MemoryRunStore:
 
 
 class DirectoryRunStore:
-    """Run records as JSON files: ``runs/<id>.json`` and ``cache/<key>.json``.
+    """Run records as append-only JSON-lines files under ``root``.
 
-    Each file is replaced atomically, so a reader never sees half a record. Runs
-    this object is writing are kept in memory; others are read from disk.
+    ``runs/<id>.jsonl`` holds a run's history (created, each step change,
+    finished) and ``cache.jsonl`` one line per succeeded step with a cache key.
+    Appending a line costs a fraction of rewriting a file, and a line cut short
+    by a crash is ignored on reading, so a reader never sees half a record.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         (self.root / "runs").mkdir(parents=True, exist_ok=True)
-        (self.root / "cache").mkdir(exist_ok=True)
-        self._open: dict[str, RunRecord] = {}
+        self._cache_file = self.root / "cache.jsonl"
+        self._cache: dict[str, CachedOutputs] = {}
+        self._cache_read = 0  # bytes of cache.jsonl already indexed
 
     def create_run(self, run: RunRecord) -> None:
-        self._open[run.id] = run.copy()
-        self._save(run.id)
+        self._append(self._path(run.id), {"run": run.to_dict()})
 
     def update_step(self, run_id: str, step: StepRecord) -> None:
-        self._writing(run_id).steps[step.name] = step
-        self._save(run_id)
+        self._append(self._path(run_id), {"step": step.to_dict()})
         if step.status is StepStatus.SUCCEEDED and step.cache_key:
-            entry = {
-                "run_id": run_id,
-                "step": step.name,
-                "outputs": {k: v.to_dict() for k, v in step.outputs.items()},
-            }
-            _write_json(self.root / "cache" / f"{step.cache_key}.json", entry)
+            outputs = {k: v.to_dict() for k, v in step.outputs.items()}
+            entry = {"key": step.cache_key, "run_id": run_id, "step": step.name}
+            self._append(self._cache_file, entry | {"outputs": outputs})
 
     def finish_run(self, run_id: str, status: RunStatus, finished_at: datetime) -> None:
-        run = self._writing(run_id)
-        run.status, run.finished_at = status, finished_at
-        self._save(run_id)
-        del self._open[run_id]
+        self._append(self._path(run_id), {"finish": str(status), "at": _iso(finished_at)})
 
     def get_run(self, run_id: str) -> RunRecord:
-        if run_id in self._open:
-            return self._open[run_id].copy()
-        path = self.root / "runs" / f"{run_id}.json"
+        path = self._path(run_id)
         if not path.is_file():
-            raise NotFound(
-                "run", run_id, candidates=[p.stem for p in (self.root / "runs").glob("*.json")]
-            )
-        return RunRecord.from_dict(json.loads(path.read_text()))
+            raise NotFound("run", run_id, candidates=[p.stem for p in self._run_files()])
+        run: RunRecord | None = None
+        for entry in _read_lines(path):
+            if "run" in entry:
+                run = RunRecord.from_dict(entry["run"])
+            elif run is not None and "step" in entry:
+                step = StepRecord.from_dict(entry["step"])
+                run.steps[step.name] = step
+            elif run is not None and "finish" in entry:
+                run.status, run.finished_at = RunStatus(entry["finish"]), _parse_time(entry["at"])
+        if run is None:
+            raise NotFound("run", run_id, hint="Its record file is empty")
+        return run
 
     def list_runs(self, pipeline: str | None = None, limit: int | None = None) -> list[RunRecord]:
-        runs = [self.get_run(p.stem) for p in (self.root / "runs").glob("*.json")]
+        runs = [self.get_run(p.stem) for p in self._run_files()]
         runs = [r for r in runs if pipeline is None or r.pipeline == pipeline]
         runs.sort(key=lambda r: r.started_at, reverse=True)
         return runs[:limit]
 
     def find_cached(self, key: str) -> CachedOutputs | None:
-        path = self.root / "cache" / f"{key}.json"
-        if not path.is_file():
-            return None
-        entry = json.loads(path.read_text())
-        outputs = {k: ArtifactRef.from_dict(v) for k, v in entry["outputs"].items()}
-        return CachedOutputs(entry["run_id"], entry["step"], outputs)
+        if key not in self._cache and self._cache_file.is_file():
+            # Index only what other writers appended since the last look.
+            with self._cache_file.open("rb") as f:
+                f.seek(self._cache_read)
+                tail = f.read()
+            complete = tail[: tail.rfind(b"\n") + 1]
+            self._cache_read += len(complete)
+            for entry in _parse_lines(complete):
+                outputs = {k: ArtifactRef.from_dict(v) for k, v in entry["outputs"].items()}
+                self._cache[entry["key"]] = CachedOutputs(entry["run_id"], entry["step"], outputs)
+        return self._cache.get(key)
 
-    def _writing(self, run_id: str) -> RunRecord:
-        if run_id not in self._open:
-            self._open[run_id] = self.get_run(run_id)
-        return self._open[run_id]
+    def _path(self, run_id: str) -> Path:
+        return self.root / "runs" / f"{run_id}.jsonl"
 
-    def _save(self, run_id: str) -> None:
-        _write_json(self.root / "runs" / f"{run_id}.json", self._open[run_id].to_dict())
+    def _run_files(self) -> list[Path]:
+        return sorted((self.root / "runs").glob("*.jsonl"))
+
+    @staticmethod
+    def _append(path: Path, entry: dict[str, Any]) -> None:
+        # One write of one whole line: appends from several processes do not interleave.
+        with path.open("ab") as f:
+            f.write(json.dumps(entry, separators=(",", ":"), default=str).encode() + b"\n")
 
 
-def _write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _read_lines(path: Path) -> list[dict[str, Any]]:
+    return _parse_lines(path.read_bytes())
+
+
+def _parse_lines(data: bytes) -> list[dict[str, Any]]:
+    entries = []
+    for line in data.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # cut short by a crash while writing
+    return entries
