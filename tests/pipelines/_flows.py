@@ -1,0 +1,110 @@
+"""Steps and pipelines the tests run in worker processes.
+
+A worker imports a step by its module and file, so these sit at module level in
+a file the tests load with ``load_pipeline``. Heavy imports stay inside the
+steps that need them, to keep worker start-up short.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from mlcore.pipelines import pipeline, step
+
+
+def spin(seconds: float) -> int:
+    """Keep one core busy for ``seconds``; returns the number of iterations."""
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+@step
+def left(seconds: float) -> int:
+    return min(spin(seconds), 1)
+
+
+@step
+def right(seconds: float) -> int:
+    return min(spin(seconds), 1) + 1
+
+
+@step
+def combine(a: int, b: int) -> int:
+    return a + b
+
+
+@pipeline
+def parallel(seconds: float = 0.4):
+    combine(left(seconds), right(seconds))
+
+
+@step(timeout=0.3, retries=1, retry_backoff=0)
+def sleepy(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
+@pipeline
+def timing_out(seconds: float = 60.0):
+    sleepy(seconds)
+
+
+@step(retries=3, retry_backoff=0.01)
+def flaky(counter: str, failures: int) -> int:
+    """Fail the first ``failures`` calls; calls are counted in a file, so across processes."""
+    path = Path(counter)
+    calls = int(path.read_text()) + 1 if path.exists() else 1
+    path.write_text(str(calls))
+    if calls <= failures:
+        raise ConnectionError(f"call {calls} failed")
+    return calls
+
+
+@pipeline
+def retrying(counter: str = "calls.txt", failures: int = 2):
+    flaky(counter, failures)
+
+
+@step
+def crash(code: int) -> int:
+    os._exit(code)
+
+
+@pipeline
+def crashing(code: int = 3):
+    crash(code)
+
+
+@step(outputs=("features", "target"))
+def make_data(rows: int, seed: int):
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 3))
+    y = (x[:, 0] + rng.normal(scale=0.5, size=rows) > 0).astype("int64")
+    return pl.DataFrame(x, schema=["a", "b", "c"]), y
+
+
+@step
+def fit(features, target, seed: int):
+    from sklearn.ensemble import RandomForestClassifier
+
+    model = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=seed)
+    return model.fit(features.to_numpy(), target)
+
+
+@step
+def score(model, features, target) -> dict:
+    return {"accuracy": float((model.predict(features.to_numpy()) == target).mean())}
+
+
+@pipeline
+def training(rows: int = 200, seed: int = 7):
+    features, target = make_data(rows, seed)
+    score(fit(features, target, seed), features, target)
