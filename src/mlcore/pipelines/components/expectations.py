@@ -95,8 +95,13 @@ class Expectation:
         """Named scalar aggregates over the frame that :meth:`judge` needs."""
         return {}
 
+    def follow_up(self, schema: pl.Schema) -> dict[str, pl.Expr]:
+        """Costlier aggregates that only a failed expectation needs, to explain itself."""
+        return {}
+
     def judge(self, measured: dict[str, Any], n_rows: int) -> Verdict:
-        """Decide from the aggregates of :meth:`measures`."""
+        """Decide from the aggregates of :meth:`measures` (and, once failed, of
+        :meth:`follow_up`)."""
         raise NotImplementedError
 
     def offending(self, schema: pl.Schema) -> pl.Expr | None:
@@ -265,18 +270,25 @@ class Unique(Expectation):
     kind: ClassVar[str] = "unique"
     column: str | list[str]
 
-    def offending(self, schema: pl.Schema) -> pl.Expr:
+    def _key(self) -> pl.Expr:
         import polars as pl
 
         names = self.columns()
-        key = pl.col(names[0]) if len(names) == 1 else pl.struct(names)
-        return key.is_duplicated()
+        return pl.col(names[0]) if len(names) == 1 else pl.struct(names)
+
+    def offending(self, schema: pl.Schema) -> pl.Expr:
+        return self._key().is_duplicated()
 
     def measures(self, schema: pl.Schema) -> dict[str, pl.Expr]:
+        # Counting distinct keys is much cheaper than marking duplicated rows,
+        # which only a failed check needs.
+        return {"distinct": self._key().n_unique()}
+
+    def follow_up(self, schema: pl.Schema) -> dict[str, pl.Expr]:
         return {"dup": self.offending(schema).sum()}
 
     def judge(self, measured: dict[str, Any], n_rows: int) -> Verdict:
-        dup = int(measured["dup"])
+        dup = int(measured.get("dup", n_rows - measured["distinct"]))
         key = ", ".join(self.columns())
         return Verdict(dup == 0, dup, dup, f"{dup} rows share their ({key}) with another row")
 
@@ -332,19 +344,21 @@ class AllowedValues(Expectation):
         return col.is_not_null() & ~col.is_in(values.implode())
 
     def measures(self, schema: pl.Schema) -> dict[str, pl.Expr]:
+        return {"bad": self.offending(schema).sum()}
+
+    def follow_up(self, schema: pl.Schema) -> dict[str, pl.Expr]:
         import polars as pl
 
-        bad = self.offending(schema)
-        unexpected = pl.col(self.column).filter(bad).unique().sort().head(10).implode()
-        return {"bad": bad.sum(), "unexpected": unexpected}
+        unexpected = pl.col(self.column).filter(self.offending(schema)).unique().sort().head(10)
+        return {"unexpected": unexpected.implode()}
 
     def judge(self, measured: dict[str, Any], n_rows: int) -> Verdict:
-        bad, unexpected = int(measured["bad"]), list(measured["unexpected"])
+        bad, unexpected = int(measured["bad"]), list(measured.get("unexpected") or [])
         return Verdict(
             bad == 0,
             unexpected,
             bad,
-            f"{bad} values of '{self.column}' not allowed (e.g. {', '.join(map(repr, unexpected[:5]))})",
+            f"{bad} values of '{self.column}' not allowed (e.g. {', '.join(repr(v) if isinstance(v, str) else str(v) for v in unexpected[:5])})",
         )
 
 

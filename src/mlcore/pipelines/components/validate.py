@@ -1,8 +1,9 @@
 """validate: check a frame against expectations and report every violation.
 
 All expectations are measured in one Polars ``select`` (one parallel pass over the
-data); only the failed ones go back to the data, lazily and with a row limit, to
-fetch a few offending rows as examples. Nothing stops at the first violation.
+data); the failed ones, and only they, take a second ``select`` that explains
+them (duplicate counts, unexpected values) and finds their first offending rows.
+Nothing stops at the first violation.
 
 Examples
 --------
@@ -37,13 +38,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import CheckFailed
 from mlcore.pipelines.components._frames import as_polars
-from mlcore.pipelines.components.expectations import Expectation, Verdict, parse_expectations
+from mlcore.pipelines.components.expectations import Expectation, parse_expectations
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["ExpectationResult", "ValidationFailed", "ValidationReport", "validate"]
+
+_ROWS = "__rows__"
 
 
 @dataclass
@@ -157,50 +163,58 @@ def validate(
     ValidationReport
         Call ``raise_if_failed()`` on it to turn violations into an error.
     """
+    import polars as pl
+
     data = as_polars(frame, allow_empty=True)
     checks = parse_expectations(expectations)
     schema = data.schema
-    verdicts: list[Verdict | None] = [c.check_schema(schema) for c in checks]
-
-    aggregates = [
-        expr.alias(f"{i}:{name}")
-        for i, (check, verdict) in enumerate(zip(checks, verdicts, strict=True))
-        if verdict is None
-        for name, expr in check.measures(schema).items()
+    decided = [c.check_schema(schema) for c in checks]
+    # Pass 1: every expectation's cheap aggregates in one select.
+    measured = _aggregate(
+        data, {i: c.measures(schema) for i, c in enumerate(checks) if decided[i] is None}
+    )
+    verdicts = [
+        v if v is not None else c.judge(measured[i], data.height)
+        for i, (c, v) in enumerate(zip(checks, decided, strict=True))
     ]
-    measured = data.select(aggregates).row(0, named=True) if aggregates else {}
-
+    # Pass 2, failures only: their follow-up aggregates and the positions of their
+    # first offending rows, again in one select.
+    failed = [i for i, v in enumerate(verdicts) if decided[i] is None and not v.passed]
+    extra: dict[int, dict[str, pl.Expr]] = {}
+    for i in failed:
+        extra[i] = checks[i].follow_up(schema)
+        predicate = checks[i].offending(schema)
+        if predicate is not None and max_examples > 0:
+            rows = pl.arg_where(predicate.fill_null(False)).head(max_examples).implode()
+            extra[i][_ROWS] = rows
+    explained = _aggregate(data, extra)
     results = []
     for i, (check, verdict) in enumerate(zip(checks, verdicts, strict=True)):
-        if verdict is None:
-            prefix = f"{i}:"
-            own = {k[len(prefix) :]: v for k, v in measured.items() if k.startswith(prefix)}
-            verdict = check.judge(own, data.height)
-        result = ExpectationResult(
-            check, verdict.passed, verdict.observed, verdict.count, verdict.message
+        examples: list[dict[str, Any]] = []
+        if i in explained:
+            rows = explained[i].pop(_ROWS, None) or []
+            verdict = check.judge({**measured[i], **explained[i]}, data.height)
+            picked = data.select(check.columns())[rows].to_dicts()
+            examples = [{"row": r, "values": v} for r, v in zip(rows, picked, strict=True)]
+        results.append(
+            ExpectationResult(
+                check, verdict.passed, verdict.observed, verdict.count, verdict.message, examples
+            )
         )
-        if not verdict.passed and verdict.count and max_examples > 0:
-            result.examples = _examples(data, check, max_examples)
-        results.append(result)
     return ValidationReport(data.height, results)
 
 
-def _examples(data: Any, check: Expectation, limit: int) -> list[dict[str, Any]]:
-    predicate = check.offending(data.schema)
-    if predicate is None:
-        return []
-    import polars as pl
-
-    row = "__mlcore_row__"
-    rows = (
-        data.lazy()
-        .with_row_index(row)
-        .filter(predicate.fill_null(False))
-        .select(pl.col(row), *check.columns())
-        .head(limit)
-        .collect()
-    )
-    return [{"row": r.pop(row), "values": r} for r in rows.to_dicts()]
+def _aggregate(
+    data: pl.DataFrame, exprs: dict[int, dict[str, pl.Expr]]
+) -> dict[int, dict[str, Any]]:
+    """Evaluate every check's named aggregates in one ``select``, split back per check."""
+    flat = [e.alias(f"{i}:{name}") for i, named in exprs.items() for name, e in named.items()]
+    row = data.select(flat).row(0, named=True) if flat else {}
+    out: dict[int, dict[str, Any]] = {i: {} for i in exprs}
+    for key, value in row.items():
+        i, name = key.split(":", 1)
+        out[int(i)][name] = value
+    return out
 
 
 def _jsonable(value: Any) -> Any:
