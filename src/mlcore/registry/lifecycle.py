@@ -1,0 +1,243 @@
+"""The lifecycle of a model version: states, named transitions, approvals, the release gate.
+
+::
+
+    draft --submit--> in_review --approve--> approved --release--> production
+                          |                      |                     |
+                          +-------reject---------+--> rejected         | another version released,
+                                                                       | or rolled back
+    draft, in_review, approved, rejected --archive--> archived <-------+
+                                                      archived --rollback--> production
+                                                      (only the version production held before)
+
+Each transition is a permission check, the state change and an audit entry in
+one catalog transaction (see :class:`mlcore.registry.registry.Registry`).
+``approve`` on an ``in_review`` version records the approval and moves it to
+``approved`` once the approvals meet the :class:`ApprovalRule` in force; more
+approvals may be added to an approved version. Authors approve or reject
+nothing of their own.
+
+The release gate. Release asks the evaluation capability, through the store
+object the registry was given (``hooks``), for two things, both optional and
+both run *inside* the release transaction:
+
+- ``hooks.evals.release_requirements(version, tx=tx) -> ApprovalRule | None``:
+  how many approvals, from which roles (None: :data:`DEFAULT_RULE`);
+- ``hooks.evals.check_release(version, tx=tx, evidence=evidence) -> str | None``:
+  run the checks the active policy demands; raise
+  :class:`~mlcore.errors.GateFailed` to block, else return the id of the
+  evaluation the release relied on (recorded as the move's evidence).
+
+:func:`capability` is the one place that decides a capability is absent (its
+module is not installed yet), so that the gate is skipped only then.
+
+Examples
+--------
+>>> check("model:churn/3", "release", "in_review")
+Traceback (most recent call last):
+...
+mlcore.errors.InvalidTransition: cannot release model:churn/3: it is in_review. Allowed from in_review: approve, archive, reject.
+>>> rule = ApprovalRule(count=2, must_include=("risk-officer",))
+>>> [f["rule"] for f in rule.failures([Approval("bob", ("reviewer",))])]
+['approvals', 'approval by risk-officer']
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mlcore.errors import InvalidInput, InvalidTransition
+
+if TYPE_CHECKING:
+    from mlcore.registry.models import ModelVersion
+    from mlcore.store.storage import Tx
+
+__all__ = [
+    "DEFAULT_RULE",
+    "TRANSITIONS",
+    "Approval",
+    "ApprovalRule",
+    "ReleaseGate",
+    "State",
+    "allowed_actions",
+    "capability",
+    "check",
+]
+
+
+class State(StrEnum):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PRODUCTION = "production"
+    ARCHIVED = "archived"
+
+
+_S = State
+#: action -> (states it may start from, state it leads to). The permission of
+#: an action is ``models.<action>``.
+TRANSITIONS: dict[str, tuple[frozenset[State], State]] = {
+    "submit": (frozenset({_S.DRAFT}), _S.IN_REVIEW),
+    "approve": (frozenset({_S.IN_REVIEW, _S.APPROVED}), _S.APPROVED),
+    "reject": (frozenset({_S.IN_REVIEW, _S.APPROVED}), _S.REJECTED),
+    "release": (frozenset({_S.APPROVED}), _S.PRODUCTION),
+    "rollback": (frozenset({_S.ARCHIVED}), _S.PRODUCTION),
+    "archive": (frozenset({_S.DRAFT, _S.IN_REVIEW, _S.APPROVED, _S.REJECTED}), _S.ARCHIVED),
+}
+
+
+def allowed_actions(state: str) -> list[str]:
+    """The actions that may start from ``state``, sorted.
+
+    >>> allowed_actions("draft")
+    ['archive', 'submit']
+    """
+    return sorted(action for action, (sources, _) in TRANSITIONS.items() if state in sources)
+
+
+def check(subject: str, action: str, state: str) -> State:
+    """The state ``action`` leads to from ``state``; InvalidTransition if not allowed."""
+    sources, target = TRANSITIONS[action]
+    if state not in sources:
+        raise InvalidTransition(subject, action, state, allowed_actions(state))
+    return target
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One approval: who, with which roles at the time, when, and why."""
+
+    actor: str
+    roles: tuple[str, ...]
+    at: Any = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "roles": list(self.roles),
+            "at": self.at,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """How many distinct approvers a release needs, and which roles count.
+
+    An approval counts when its approver held one of ``roles`` when approving;
+    each role in ``must_include`` must be held by at least one counted approver
+    (e.g. ``count=2, must_include=("risk-officer",)`` for high-risk models).
+    """
+
+    count: int = 1
+    roles: tuple[str, ...] = ("admin", "reviewer", "risk-officer")
+    must_include: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise InvalidInput("an approval rule needs a count of at least 1", field="count")
+
+    def counted(self, approvals: Sequence[Approval]) -> list[Approval]:
+        seen: set[str] = set()
+        out = []
+        for approval in approvals:
+            if approval.actor not in seen and set(approval.roles) & set(self.roles):
+                seen.add(approval.actor)
+                out.append(approval)
+        return out
+
+    def failures(self, approvals: Sequence[Approval]) -> list[dict[str, Any]]:
+        """One dict per unmet part of the rule (rule, value, threshold, message)."""
+        counted = self.counted(approvals)
+        out = []
+        if len(counted) < self.count:
+            out.append(
+                {
+                    "rule": "approvals",
+                    "value": len(counted),
+                    "threshold": self.count,
+                    "message": f"{len(counted)} of {self.count} required approvals "
+                    f"(by {', '.join(self.roles)})",
+                }
+            )
+        for role in self.must_include:
+            if not any(role in a.roles for a in counted):
+                out.append(
+                    {
+                        "rule": f"approval by {role}",
+                        "value": 0,
+                        "threshold": 1,
+                        "message": f"no approval by a {role} yet",
+                    }
+                )
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "roles": list(self.roles),
+            "must_include": list(self.must_include),
+        }
+
+
+DEFAULT_RULE = ApprovalRule()
+
+
+class ReleaseGate(Protocol):
+    """What the evaluation capability offers the registry (both methods optional)."""
+
+    def release_requirements(self, version: ModelVersion, *, tx: Tx) -> ApprovalRule | None: ...
+
+    def check_release(
+        self, version: ModelVersion, *, tx: Tx, evidence: str | None
+    ) -> str | None: ...
+
+
+# The package each capability attribute of the store object comes from.
+_PACKAGES = {
+    "evals": "mlcore.evaluation",
+    "monitors": "mlcore.monitoring",
+    "features": "mlcore.features",
+}
+
+
+def capability(hooks: object, name: str) -> Any | None:
+    """``hooks.<name>``, or None when there is no such capability (yet).
+
+    Absent means: no hooks, no such attribute, or the capability's own package
+    is not installed (``store.evals`` imports ``mlcore.evaluation.evaluations``,
+    which does not exist until evaluation lands). Any other error while
+    creating the capability propagates: a broken gate must block a release,
+    never wave it through.
+    """
+    if hooks is None or inspect.getattr_static(hooks, name, None) is None:
+        return None
+    try:
+        return getattr(hooks, name)
+    except ModuleNotFoundError as exc:
+        package = _PACKAGES.get(name)
+        if package and exc.name and (exc.name == package or exc.name.startswith(package + ".")):
+            return None
+        raise
+
+
+def requirement(gate: Any | None, version: ModelVersion, tx: Tx) -> ApprovalRule:
+    """The approval rule in force for ``version``: the gate's, else :data:`DEFAULT_RULE`."""
+    ask = getattr(gate, "release_requirements", None)
+    rule = ask(version, tx=tx) if ask is not None else None
+    return rule if rule is not None else DEFAULT_RULE
+
+
+def run_gate(gate: Any | None, version: ModelVersion, tx: Tx, evidence: str | None) -> str | None:
+    """Run the gate's release checks (GateFailed blocks); return the evidence id to record."""
+    check_release = getattr(gate, "check_release", None)
+    if check_release is None:
+        return evidence
+    found = check_release(version, tx=tx, evidence=evidence)
+    return evidence if found is None else str(found)

@@ -1,0 +1,177 @@
+"""Batch scoring with a registered version: the edge and batch jobs' main verb.
+
+:func:`score` resolves the version (an alias, production by default, or a
+number), loads it with its hash checked, checks the batch against the
+signature (one error naming every missing or mistyped column), optionally
+adds features from the online table by entity key, predicts (probabilities for
+classifiers), writes Parquet atomically, and hands the batch to the model's
+monitor.
+
+Loaded models are kept in-process by artifact sha256 (a few at most), so a
+job scoring many batches reads and verifies the artifact once; the version is
+still resolved on every call, so a release or rollback takes effect on the
+next batch.
+
+Hooks, through the store object the registry was given, both optional:
+
+- ``hooks.features.online(entities, features) -> polars.DataFrame``: one row
+  per entity row, in order, holding the requested features;
+- ``hooks.monitors.log_scoring(name, version, inputs=..., outputs=...)``:
+  called after the predictions are written; its errors propagate (a job must
+  know its batch was not monitored).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlcore.errors import InvalidInput
+from mlcore.registry import lifecycle
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mlcore.registry.models import ModelVersion
+    from mlcore.registry.registry import Registry
+
+__all__ = ["clear_cache", "score"]
+
+_CACHE_SIZE = 8
+_cache: OrderedDict[tuple[str, tuple[str, ...]], Any] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every model loaded for scoring in this process."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def cached_model(
+    registry: Registry, record: ModelVersion, trusted: Sequence[str | type] | None = None
+) -> Any:
+    """The fitted model of ``record``, loaded (hash checked) once per process."""
+    key = (
+        record.artifact_sha256,
+        tuple(
+            sorted(
+                t if isinstance(t, str) else f"{t.__module__}.{t.__name__}" for t in trusted or ()
+            )
+        ),
+    )
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    model = registry._load(record, trusted)
+    with _cache_lock:
+        _cache[key] = model
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return model
+
+
+def score(
+    registry: Registry,
+    name: str,
+    data: Any,
+    *,
+    alias: str = "production",
+    version: int | None = None,
+    out: str | os.PathLike[str] | None = None,
+    entity_features: Sequence[str] | None = None,
+    passthrough: Sequence[str] | None = None,
+    trusted: Sequence[str | type] | None = None,
+) -> pl.DataFrame:
+    """Predictions for ``data`` from version ``version`` (else the one ``alias`` points at).
+
+    Parameters
+    ----------
+    data
+        Polars, pandas or Arrow frame, or a Parquet/CSV path.
+    out
+        Write the result there as Parquet (atomically: a temporary file renamed).
+    entity_features
+        Feature references (``view:feature``) fetched from the online table
+        for the entity keys in ``data`` before scoring.
+    passthrough
+        Columns copied in front of the predictions; default: every column of
+        ``data`` that is not a model input (ids, keys, timestamps).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``passthrough`` columns, ``prediction``, and for classifiers ``score``
+        (binary: probability of the second class) or ``proba_<class>``.
+
+    Raises
+    ------
+    SignatureMismatch
+        The batch lacks model inputs or has them in types that cannot be cast safely.
+    CorruptArtifact
+        The artifact was modified or is missing.
+    """
+    from mlcore.frames import to_polars
+    from mlcore.registry.signature import predict
+
+    record = registry.resolve(name, version, alias=alias)
+    signature = record.signature
+    if signature is None:
+        raise InvalidInput(
+            f"{record.ref} cannot be scored: it was registered without training data, "
+            "so it has no signature to check batches against",
+            hint="Register it again with training_data=...",
+        )
+    frame = to_polars(data, what="scoring data")
+    if entity_features:
+        frame = _with_online_features(registry, frame, entity_features)
+    model = cached_model(registry, record, trusted)
+    inputs = set(signature.columns)
+    keep = [c for c in frame.columns if c not in inputs] if passthrough is None else passthrough
+    result = predict(model, frame, signature, passthrough=keep)
+    if out is not None:
+        _write_atomically(result, Path(out))
+    monitors = lifecycle.capability(registry._hooks, "monitors")
+    log = getattr(monitors, "log_scoring", None)
+    if log is not None:
+        log(record.name, record.version, inputs=frame, outputs=result)
+    return result
+
+
+def _with_online_features(
+    registry: Registry, frame: pl.DataFrame, refs: Sequence[str]
+) -> pl.DataFrame:
+    features = lifecycle.capability(registry._hooks, "features")
+    online = getattr(features, "online", None)
+    if online is None:
+        raise InvalidInput(
+            "entity features need the feature store's online table, which is not available here",
+            hint="Pass the features in the batch instead",
+            field="entity_features",
+        )
+    fetched = online(frame, list(refs))
+    if fetched.height != frame.height:
+        raise InvalidInput(
+            f"the online table returned {fetched.height} rows for {frame.height} entity rows",
+            field="entity_features",
+        )
+    added = [c for c in fetched.columns if c not in frame.columns]
+    return frame.hstack(fetched.select(added)) if added else frame
+
+
+def _write_atomically(result: pl.DataFrame, out: Path) -> None:
+    if out.is_dir():
+        raise InvalidInput(f"output {out} is a folder", hint="Name a .parquet file", field="out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        result.write_parquet(tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
