@@ -108,3 +108,18 @@ def score(model, features, target) -> dict:
 def training(rows: int = 200, seed: int = 7):
     features, target = make_data(rows, seed)
     score(fit(features, target, seed), features, target)
+
+
+@pipeline
+def timed_twice(seconds: float = 0.01):
+    sleepy(sleepy(seconds))
+
+
+@step
+def echo(value):
+    return value
+
+
+@pipeline
+def echoing(value=None):
+    echo(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 
 import pytest
 
@@ -94,3 +95,33 @@ def test_a_step_defined_in_a_function_cannot_go_to_a_worker():
     assert error.type == "InvalidInput"
     assert "step 'local' is defined inside a function" in error.message
     assert flow.run().output("local") == 1  # in-process it is fine
+
+
+class LockedSnapshot:
+    """Fingerprinted, so it can enter a key, but holding a lock, so it cannot be pickled."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __mlcore_fingerprint__(self) -> str:
+        return "locked"
+
+
+def test_inputs_that_cannot_reach_a_worker_fail_the_step(flow):
+    result = flow("echoing").run({"value": LockedSnapshot()}, workers=2)
+    record = result.steps["echo"]
+    assert (record.status, record.attempts) == (StepStatus.FAILED, 1)
+    assert record.error.type == "InvalidInput"
+    assert "step 'echo' inputs cannot be sent to a worker process" in record.error.message
+
+
+def test_an_idle_worker_that_died_is_replaced(flow):
+    def kill_idle_workers(event: Event) -> None:
+        if (event.step, event.status) == ("sleepy", "succeeded"):
+            for process in multiprocessing.active_children():
+                process.kill()
+                process.join()
+
+    result = flow("timed_twice").run(on_event=kill_idle_workers)
+    assert result.status is RunStatus.SUCCEEDED
+    assert result.steps["sleepy_2"].attempts == 1

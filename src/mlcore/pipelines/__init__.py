@@ -39,14 +39,17 @@ from mlcore.pipelines.cache import (
     MemoryArtifactStore,
 )
 from mlcore.pipelines.config import Parameter, parse_assignments, read_config
-from mlcore.pipelines.executor import Event, EventHandler, RunResult, resume_run, run_pipeline
+from mlcore.pipelines.executor import resume_run, run_pipeline
 from mlcore.pipelines.hashing import Fingerprinted, InputFile, code_fingerprint
 from mlcore.pipelines.pipeline import Node, Pipeline, load_pipeline, pipeline
 from mlcore.pipelines.runs import (
     CachedOutputs,
     DirectoryRunStore,
+    Event,
+    EventHandler,
     MemoryRunStore,
     RunRecord,
+    RunResult,
     RunStatus,
     RunStore,
     StepError,

@@ -40,7 +40,9 @@ __all__ = [
     "parameters_of",
     "parse_assignments",
     "read_config",
+    "record_params",
     "resolve_params",
+    "restore_params",
 ]
 
 
@@ -245,3 +247,38 @@ def _parse(text: str, container: type) -> Any:
         return parsed
     # Path, InputFile and any class built from its text form.
     return container(text)
+
+
+def record_params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameter values as JSON a run record holds and :func:`restore_params` reads.
+
+    Path-like values (``Path``, ``InputFile``) are kept as text, which
+    :func:`coerce` turns back into their annotated type; anything else JSON
+    cannot hold is noted by type only.
+
+    >>> record_params({"n": 3, "out": Path("runs/a"), "model": object()})
+    {'n': 3, 'out': 'runs/a', 'model': {'unrecorded': 'object'}}
+    """
+    recorded = {}
+    for name, value in values.items():
+        try:
+            json.dumps(value, allow_nan=True)
+            recorded[name] = value
+        except (TypeError, ValueError):
+            if isinstance(value, os.PathLike):
+                recorded[name] = os.fspath(value)
+            else:
+                recorded[name] = {"unrecorded": type(value).__qualname__}
+    return recorded
+
+
+def restore_params(recorded: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
+    """The values :func:`record_params` kept, refusing those it could not."""
+    for name, value in recorded.items():
+        if isinstance(value, dict) and set(value) == {"unrecorded"}:
+            raise InvalidInput(
+                f"run {run_id} took parameter '{name}' as a {value['unrecorded']}, "
+                "which its record cannot restore",
+                hint="Run the pipeline again instead",
+            )
+    return dict(recorded)

@@ -8,7 +8,7 @@ step reference and its input values, and send back encoded outputs or an error.
 So workers never touch the catalog, and nothing in a worker can corrupt a record.
 
 With ``workers=1`` steps run in the parent process itself (no serialisation of
-inputs, ~0.1 ms of overhead), except steps with a ``timeout``: only a process
+inputs, well under a millisecond of overhead per step), except steps with a ``timeout``: only a process
 can be stopped from outside, so those run in a worker process. With
 ``workers=N`` every step runs in one of N worker processes started with
 ``forkserver`` (``spawn`` where that is missing), never ``fork``: a forked child
@@ -29,19 +29,19 @@ import heapq
 import importlib
 import importlib.machinery
 import itertools
-import os
+import pickle
 import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore import __version__
-from mlcore.errors import InvalidInput, MlcoreError, NotFound
+from mlcore.errors import InvalidInput, MlcoreError
 from mlcore.pipelines.cache import (
     ArtifactRef,
     ArtifactStore,
@@ -51,12 +51,15 @@ from mlcore.pipelines.cache import (
     encode,
     key_material,
 )
-from mlcore.pipelines.config import read_config, resolve_params
-from mlcore.pipelines.hashing import canonical_json, code_fingerprint
+from mlcore.pipelines.config import read_config, record_params, resolve_params, restore_params
+from mlcore.pipelines.hashing import code_fingerprint
 from mlcore.pipelines.runs import (
     CachedOutputs,
+    Event,
+    EventHandler,
     MemoryRunStore,
     RunRecord,
+    RunResult,
     RunStatus,
     RunStore,
     StepError,
@@ -67,63 +70,12 @@ from mlcore.pipelines.runs import (
 from mlcore.pipelines.step import OutputRef, ParamRef, Step
 
 if TYPE_CHECKING:
+    import os
     from multiprocessing.connection import Connection
 
     from mlcore.pipelines.pipeline import Node, Pipeline
 
-__all__ = ["Event", "EventHandler", "RunResult", "resume_run", "run_pipeline"]
-
-
-@dataclass(frozen=True)
-class Event:
-    """Progress of a run, for a live display.
-
-    ``step`` is None for the run itself. ``status`` is a StepStatus or RunStatus
-    value, or ``"retrying"`` after a failed attempt that will be retried.
-    """
-
-    run_id: str
-    step: str | None
-    status: str
-    attempt: int = 0
-    message: str = ""
-
-
-EventHandler = Callable[[Event], None]
-
-
-@dataclass
-class RunResult:
-    """A finished run's record, and its outputs on demand."""
-
-    record: RunRecord
-    artifacts: ArtifactStore
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    @property
-    def status(self) -> RunStatus:
-        return self.record.status
-
-    @property
-    def steps(self) -> dict[str, StepRecord]:
-        return self.record.steps
-
-    def output(self, step: str, name: str | None = None) -> Any:
-        """Load an output of ``step`` (``name`` may be left out for a single output)."""
-        record = self.record.steps.get(step)
-        if record is None:
-            raise NotFound("step", step, candidates=self.record.steps)
-        if not record.status.done:
-            raise InvalidInput(f"step '{step}' has no outputs: it {record.status}")
-        if name is None and len(record.outputs) == 1:
-            name = next(iter(record.outputs))
-        if name not in record.outputs:
-            raise NotFound(f"step '{step}' output", str(name), candidates=record.outputs)
-        ref = record.outputs[name]
-        return decode(ref.kind, self.artifacts.get(ref.sha256))
+__all__ = ["resume_run", "run_pipeline"]
 
 
 def run_pipeline(
@@ -207,14 +159,11 @@ def resume_run(
         raise InvalidInput(
             f"run {run_id} succeeded; there is nothing to resume", hint="Run the pipeline again"
         )
-    for name, value in previous.params.items():
-        if isinstance(value, dict) and "unrecorded" in value:
-            raise InvalidInput(
-                f"run {run_id} took parameter '{name}' as a {value['unrecorded']}, "
-                "which its record cannot restore",
-                hint="Run the pipeline again instead",
-            )
-    values = resolve_params(pipeline.parameters, overrides=previous.params, pipeline=pipeline.name)
+    values = resolve_params(
+        pipeline.parameters,
+        overrides=restore_params(previous.params, run_id=run_id),
+        pipeline=pipeline.name,
+    )
     execution = _Execution(
         pipeline,
         values,
@@ -226,18 +175,6 @@ def resume_run(
         previous=previous,
     )
     return execution.run()
-
-
-def _recordable(value: Any) -> Any:
-    """A parameter value as JSON the run record can hold and resume can reparse."""
-    try:
-        canonical_json(value)
-        return value
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return {"unrecorded": type(value).__qualname__}
 
 
 def _steps(count: int) -> str:
@@ -334,7 +271,7 @@ class _Execution:
         self.record = RunRecord(
             id=new_run_id(),
             pipeline=pipeline.name,
-            params={k: _recordable(v) for k, v in params.items()},
+            params=record_params(params),
             steps={n: StepRecord(n, node.step.name) for n, node in self.nodes.items()},
             source=pipeline.source,
             resumed_from=previous.id if previous else None,
@@ -527,7 +464,6 @@ class _Execution:
     def _handle(self, name: str, outcome: _Outcome) -> None:
         step = self.nodes[name].step
         attempt = self._attempts[name]
-        started = _utc(outcome.started) if attempt == 1 else self.record.steps[name].started_at
         if outcome.ok:
             outputs = {
                 output: ArtifactRef(self.artifacts.put(data), kind)
@@ -539,7 +475,7 @@ class _Execution:
                 name,
                 status=StepStatus.SUCCEEDED,
                 attempts=attempt,
-                started_at=started,
+                started_at=self._started_at(name, outcome),
                 finished_at=_utc(outcome.finished),
                 outputs=outputs,
                 error=None,
@@ -552,6 +488,7 @@ class _Execution:
         if outcome.retryable and attempt <= step.retries:
             delay = step.retry_backoff * 2 ** (attempt - 1)
             note = f"attempt {attempt} failed ({outcome.error.type}); retrying in {delay:g} s"
+            started = self._started_at(name, outcome)
             self._set(name, attempts=attempt, started_at=started, error=outcome.error, note=note)
             self._emit(
                 name, "retrying", attempt=attempt, message=f"{note}: {outcome.error.message}"
@@ -560,14 +497,19 @@ class _Execution:
             return
         self._fail(name, outcome)
 
+    def _started_at(self, name: str, outcome: _Outcome) -> datetime | None:
+        """When the first attempt began, as measured where it ran."""
+        if self._attempts[name] <= 1:
+            return _utc(outcome.started)
+        return self.record.steps[name].started_at
+
     def _fail(self, name: str, outcome: _Outcome) -> None:
         attempt = self._attempts[name]
-        started = _utc(outcome.started) if attempt <= 1 else self.record.steps[name].started_at
         self._set(
             name,
             status=StepStatus.FAILED,
             attempts=attempt,
-            started_at=started,
+            started_at=self._started_at(name, outcome),
             finished_at=_utc(outcome.finished),
             error=outcome.error,
             note="",
@@ -730,7 +672,7 @@ def _worker_main(conn: Connection) -> None:
     """A worker's life: receive a task, run it, send ("started", t) then ("done", outcome)."""
     while True:
         try:
-            task = conn.recv()
+            task = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             return
         if task is None:
@@ -782,17 +724,21 @@ class _WorkerPool:
         return len(self._running)
 
     def submit(self, node: str, task: _Task, timeout: float | None) -> None:
-        process, conn = self._idle.pop() if self._idle else self._spawn()
-        self._running[conn] = _Running(process, conn, node, timeout, time.time())
         try:
-            conn.send(task)
+            data = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
-            del self._running[conn]
-            self._idle.append((process, conn))
             raise InvalidInput(
                 f"step '{node}' inputs cannot be sent to a worker process: {exc}",
                 hint="Pass plain data, frames or models",
             ) from exc
+        process, conn = self._idle.pop() if self._idle else self._spawn()
+        try:
+            conn.send_bytes(data)
+        except OSError:  # an idle worker died since its last task: start another
+            self._discard(process, conn)
+            process, conn = self._spawn()
+            conn.send_bytes(data)
+        self._running[conn] = _Running(process, conn, node, timeout, time.time())
 
     def _spawn(self) -> tuple[Any, Connection]:
         parent, child = self._context.Pipe()
@@ -850,9 +796,13 @@ class _WorkerPool:
 
     def _stop(self, running: _Running) -> None:
         del self._running[running.conn]
-        running.process.kill()
-        running.process.join(timeout=5)
-        running.conn.close()
+        self._discard(running.process, running.conn)
+
+    @staticmethod
+    def _discard(process: Any, conn: Connection) -> None:
+        process.kill()
+        process.join(timeout=5)
+        conn.close()
 
     def close(self) -> None:
         for running in list(self._running.values()):
@@ -862,8 +812,5 @@ class _WorkerPool:
                 conn.send(None)
         for process, conn in self._idle:
             process.join(timeout=2)
-            if process.is_alive():
-                process.kill()
-                process.join(timeout=2)
-            conn.close()
+            self._discard(process, conn)  # kills only a worker that did not stop
         self._idle.clear()

@@ -61,8 +61,7 @@ if TYPE_CHECKING:
     import os
 
     from mlcore.pipelines.cache import ArtifactStore
-    from mlcore.pipelines.executor import EventHandler, RunResult
-    from mlcore.pipelines.runs import RunStore
+    from mlcore.pipelines.runs import EventHandler, RunResult, RunStore
 
 __all__ = ["Node", "Pipeline", "load_pipeline", "pipeline"]
 

@@ -28,21 +28,24 @@ import dataclasses
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlcore.errors import NotFound
-from mlcore.pipelines.cache import ArtifactRef
+from mlcore.errors import InvalidInput, NotFound
+from mlcore.pipelines.cache import ArtifactRef, ArtifactStore, decode
 
 __all__ = [
     "CachedOutputs",
     "DirectoryRunStore",
+    "Event",
+    "EventHandler",
     "MemoryRunStore",
     "RunRecord",
+    "RunResult",
     "RunStatus",
     "RunStore",
     "StepError",
@@ -191,6 +194,58 @@ class RunRecord:
             resumed_from=data.get("resumed_from"),
             mlcore_version=data.get("mlcore_version", ""),
         )
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress of a run, for a live display.
+
+    ``step`` is None for the run itself. ``status`` is a StepStatus or RunStatus
+    value, or ``"retrying"`` after a failed attempt that will be retried.
+    """
+
+    run_id: str
+    step: str | None
+    status: str
+    attempt: int = 0
+    message: str = ""
+
+
+EventHandler = Callable[[Event], None]
+
+
+@dataclass
+class RunResult:
+    """A finished run's record, and its outputs on demand."""
+
+    record: RunRecord
+    artifacts: ArtifactStore
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def status(self) -> RunStatus:
+        return self.record.status
+
+    @property
+    def steps(self) -> dict[str, StepRecord]:
+        return self.record.steps
+
+    def output(self, step: str, name: str | None = None) -> Any:
+        """Load an output of ``step`` (``name`` may be left out for a single output)."""
+        record = self.record.steps.get(step)
+        if record is None:
+            raise NotFound("step", step, candidates=self.record.steps)
+        if not record.status.done:
+            raise InvalidInput(f"step '{step}' has no outputs: it {record.status}")
+        if name is None and len(record.outputs) == 1:
+            name = next(iter(record.outputs))
+        if name not in record.outputs:
+            raise NotFound(f"step '{step}' output", str(name), candidates=record.outputs)
+        ref = record.outputs[name]
+        return decode(ref.kind, self.artifacts.get(ref.sha256))
 
 
 def _iso(moment: datetime | None) -> str | None:
