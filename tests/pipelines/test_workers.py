@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -125,3 +128,40 @@ def test_an_idle_worker_that_died_is_replaced(flow):
     result = flow("timed_twice").run(on_event=kill_idle_workers)
     assert result.status is RunStatus.SUCCEEDED
     assert result.steps["sleepy_2"].attempts == 1
+
+
+SCRIPT = """
+from mlcore.pipelines import pipeline, step
+
+@step
+def one() -> int:
+    return 1
+
+@step
+def two(x: int) -> int:
+    return x + 1
+
+@pipeline
+def flow():
+    two(one())
+
+{run}
+"""
+RUN = "result = flow.run(workers=2)\nprint(result.status, result.steps['one'].error)"
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_steps_defined_in_a_script_run_in_workers(tmp_path, guarded):
+    run = 'if __name__ == "__main__":\n' + textwrap.indent(RUN, "    ") if guarded else RUN
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT.format(run=run))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    if guarded:
+        assert done.stdout.strip() == "succeeded None"
+    else:
+        # The worker imports the script for its steps, which starts the run again:
+        # refused with a clear error instead of crashing the worker.
+        assert done.stdout.startswith("failed StepError(type='InvalidInput'")
+        assert "a pipeline run was started while a worker process imported" in done.stdout

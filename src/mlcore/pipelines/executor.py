@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import importlib
 import importlib.machinery
 import itertools
 import pickle
@@ -37,7 +36,6 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore import __version__
@@ -67,7 +65,7 @@ from mlcore.pipelines.runs import (
     StepStatus,
     new_run_id,
 )
-from mlcore.pipelines.step import OutputRef, ParamRef, Step
+from mlcore.pipelines.step import OutputRef, ParamRef, Step, StepLocation
 
 if TYPE_CHECKING:
     import os
@@ -252,7 +250,7 @@ class _Execution:
         on_event: EventHandler | None,
         previous: RunRecord | None = None,
     ) -> None:
-        if _importing_in_worker:
+        if StepLocation.loading:
             raise InvalidInput(
                 "a pipeline run was started while a worker process imported the file "
                 "defining its steps",
@@ -583,69 +581,16 @@ class _Task:
     node: str
     step: str
     outputs: tuple[str, ...]
-    module: str
-    file: str | None
-    qualname: str
+    location: StepLocation
     kwargs: dict[str, Any]
 
     @classmethod
     def of(cls, node: Node, kwargs: dict[str, Any]) -> _Task:
-        fn = node.step.fn
-        if "<locals>" in fn.__qualname__ or "<lambda>" in fn.__qualname__:
-            raise InvalidInput(
-                f"step '{node.name}' is defined inside a function ({fn.__qualname__}), "
-                "so a worker process cannot import it",
-                hint="Define the step at module level, or run with workers=1 and no timeout",
-            )
-        file = getattr(sys.modules.get(fn.__module__), "__file__", None)
-        return cls(
-            node.name,
-            node.step.name,
-            node.step.outputs,
-            fn.__module__,
-            file,
-            fn.__qualname__,
-            kwargs,
-        )
+        location = StepLocation.of(node.step, node=node.name)
+        return cls(node.name, node.step.name, node.step.outputs, location, kwargs)
 
-
-# A script's ``if __name__ == "__main__":`` block must not run when a worker
-# imports the script for its steps, so ``__main__`` is imported under this name.
-_MAIN_ALIAS = "__mlcore_main__"
-_importing_in_worker = False
-
-
-def _resolve(task: _Task) -> Step:
-    global _importing_in_worker
-    name = _MAIN_ALIAS if task.module == "__main__" else task.module
-    module = sys.modules.get(name)
-    if module is None or not _same_file(module, task.file):
-        _importing_in_worker = True
-        try:
-            module = None
-            if name != _MAIN_ALIAS:
-                with contextlib.suppress(ImportError):
-                    module = importlib.import_module(name)
-            if module is None or not _same_file(module, task.file):
-                if task.file is None:
-                    raise ImportError(f"cannot import module {task.module} in a worker process")
-                from mlcore.pipelines.pipeline import import_file
-
-                module = import_file(task.file, name)
-        finally:
-            _importing_in_worker = False
-    target: Any = module
-    for part in task.qualname.split("."):
-        target = getattr(target, part)
-    fn = target.fn if isinstance(target, Step) else target
-    return Step(fn, name=task.step, outputs=task.outputs)
-
-
-def _same_file(module: Any, file: str | None) -> bool:
-    here = getattr(module, "__file__", None)
-    if file is None:
-        return True
-    return here is not None and Path(here).resolve() == Path(file).resolve()
+    def step_to_run(self) -> Step:
+        return Step(self.location.load(), name=self.step, outputs=self.outputs)
 
 
 @contextlib.contextmanager
@@ -655,7 +600,7 @@ def _main_not_reimported() -> Iterator[None]:
     spawn and forkserver children normally execute ``__main__`` again, so a
     script without a ``__main__`` guard would start its run again in every
     worker (and crash it). Workers import what they need themselves (see
-    :func:`_resolve`), so they are told the main module is not importable.
+    :class:`~mlcore.pipelines.step.StepLocation`), so they are told the main module is not importable.
     """
     main = sys.modules.get("__main__")
     if main is None or getattr(main, "__spec__", None) is not None:
@@ -678,7 +623,7 @@ def _worker_main(conn: Connection) -> None:
         if task is None:
             return
         try:
-            step = _resolve(task)
+            step = task.step_to_run()
             kwargs = {
                 k: decode(v.kind, v.data) if isinstance(v, _Encoded) else v
                 for k, v in task.kwargs.items()

@@ -24,17 +24,22 @@ Examples
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
+import importlib
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Literal, overload
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, overload
 
 from mlcore.errors import InvalidInput
 
-__all__ = ["CachePolicy", "OutputRef", "ParamRef", "Step", "recording", "step"]
+__all__ = ["CachePolicy", "OutputRef", "ParamRef", "Step", "StepLocation", "recording", "step"]
 
 CachePolicy = Literal["auto", "never", "always"]
 """``auto``: reuse a stored result when the key matches (``True``). ``never``:
@@ -228,6 +233,67 @@ class Step:
                 hint="Return a tuple with one value per output",
             )
         return tuple(result)
+
+
+@dataclass(frozen=True)
+class StepLocation:
+    """Where a step's function lives, so that a worker process can import it.
+
+    Functions are found by module name, or by file when that name is not
+    importable there (a pipeline file loaded by path). A script's ``__main__``
+    is imported under another name, so its ``if __name__ == "__main__":`` block
+    does not run again in the worker.
+    """
+
+    module: str
+    file: str | None
+    qualname: str
+
+    #: True while a worker imports step code: a run started then is a script
+    #: without a ``__main__`` guard calling itself, and is refused.
+    loading: ClassVar[bool] = False
+
+    @classmethod
+    def of(cls, s: Step, *, node: str) -> StepLocation:
+        fn = s.fn
+        if "<locals>" in fn.__qualname__ or "<lambda>" in fn.__qualname__:
+            raise InvalidInput(
+                f"step '{node}' is defined inside a function ({fn.__qualname__}), "
+                "so a worker process cannot import it",
+                hint="Define the step at module level, or run with workers=1 and no timeout",
+            )
+        file = getattr(sys.modules.get(fn.__module__), "__file__", None)
+        return cls(fn.__module__, file, fn.__qualname__)
+
+    def load(self) -> Callable[..., Any]:
+        """Import the function (in this process), importing its module if needed."""
+        name = "__mlcore_main__" if self.module == "__main__" else self.module
+        module = sys.modules.get(name)
+        if module is None or not self._same_file(module):
+            StepLocation.loading = True
+            try:
+                module = None
+                if self.module != "__main__":
+                    with contextlib.suppress(ImportError):
+                        module = importlib.import_module(name)
+                if module is None or not self._same_file(module):
+                    if self.file is None:
+                        raise ImportError(f"cannot import module {self.module}")
+                    from mlcore.pipelines.pipeline import import_file
+
+                    module = import_file(self.file, name)
+            finally:
+                StepLocation.loading = False
+        target: Any = module
+        for part in self.qualname.split("."):
+            target = getattr(target, part)
+        return target.fn if isinstance(target, Step) else target
+
+    def _same_file(self, module: Any) -> bool:
+        here = getattr(module, "__file__", None)
+        if self.file is None:
+            return True
+        return here is not None and Path(here).resolve() == Path(self.file).resolve()
 
 
 def _tuple_length(annotation: Any) -> int | None:
