@@ -129,6 +129,30 @@ def test_from_steps_cycle_is_an_error_naming_the_steps():
         Pipeline.from_steps("loop", [clean, scored])
 
 
+def test_a_cycle_behind_a_placed_step_is_named():
+    @step
+    def origin() -> list:
+        return []
+
+    @step
+    def b(origin: list, c: list) -> list:
+        return c
+
+    @step
+    def c(b: list) -> list:
+        return b
+
+    with pytest.raises(InvalidInput, match="has a cycle: b -> c -> b"):
+        Pipeline.from_steps("loop", [origin, b, c])
+
+
+def test_from_steps_refuses_params_no_step_takes():
+    with pytest.raises(
+        InvalidInput, match=r"params gives 'test_sise'.* closest parameter is 'test_size'"
+    ):
+        Pipeline.from_steps("flow", [read, split], params={"path": "x", "test_sise": 0.1})
+
+
 def test_from_steps_self_loop_is_a_cycle():
     @step
     def grow(grow: list) -> list:

@@ -138,8 +138,11 @@ def code_fingerprint(func: Callable[..., Any]) -> str:
     Follows the names the function's bytecode loads (globals, attributes of
     project modules, closure cells) to functions and classes defined in project
     modules, transitively. Each contributes the AST of its source, so comments
-    and formatting do not matter but any change of logic does; module-level
-    constants it reads contribute their values.
+    and formatting do not matter but any change of logic does. Module-level
+    constants and closure values it reads contribute their values when they are
+    plain data (numbers, text, and lists/tuples/dicts/sets of them); other
+    objects are taken for state and left out, so pass configuration that should
+    invalidate the cache as a parameter.
 
     Examples
     --------

@@ -108,7 +108,7 @@ class Pipeline:
         self.nodes = _topological(name, list(nodes), self.parameters)
 
     def __repr__(self) -> str:
-        return f"<pipeline {self.name}: {len(self.nodes)} steps>"
+        return f"<pipeline {self.name}: {_count(len(self.nodes), 'step')}>"
 
     @classmethod
     def from_steps(
@@ -160,6 +160,15 @@ class Pipeline:
                 declared[p.name] = Parameter(p.name, default, annotations[p.name].annotation)
                 inputs[p.name] = ParamRef(p.name)
             nodes.append(Node(s.name, s, inputs))
+        unused = sorted(set(given) - set(declared))
+        if unused:
+            near = closest(unused[0], declared)
+            raise InvalidInput(
+                f"pipeline '{name}': params gives {', '.join(map(repr, unused))}, which no step "
+                "takes as a parameter",
+                hint=f"The closest parameter is '{near}'" if near else "Remove it",
+                field=unused[0],
+            )
         return cls(name, nodes, declared)
 
     # -------------------------------------------------------------- running
@@ -209,8 +218,7 @@ class Pipeline:
 
     def describe(self) -> str:
         """The DAG as text, one step per line with where each input comes from."""
-        count = len(self.nodes)
-        lines = [f"pipeline {self.name}: {count} step{'' if count == 1 else 's'}"]
+        lines = [f"pipeline {self.name}: {_count(len(self.nodes), 'step')}"]
         if self.doc:
             lines.append(f"  {self.doc.strip().splitlines()[0]}")
         if self.parameters:
@@ -266,6 +274,10 @@ class Pipeline:
                 for node in self.nodes.values()
             ],
         }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _options(s: Step) -> str:
@@ -328,7 +340,7 @@ def _find_cycle(waiting: Mapping[str, set[str]]) -> list[str]:
     node = next(iter(waiting))
     while node not in path:
         path.append(node)
-        node = sorted(waiting[node])[0]
+        node = sorted(waiting[node] & waiting.keys())[0]  # a stuck node waits on another
     return [*path[path.index(node) :], node]
 
 
