@@ -547,9 +547,13 @@ class Registry:
         with self._storage.transaction() as tx:
             return summaries(tx, query, limit=limit)
 
-    def using_features(self, ref: str) -> list[tuple[str, int]]:
-        """(model, version) pairs whose lineage records the view or ``view:feature`` ``ref``."""
-        return [(v.name, v.version) for v in self.search(feature=ref)]
+    def using_features(self, refs: str | Sequence[str]) -> list[tuple[str, int]]:
+        """(model, version) pairs whose lineage records any of ``refs`` (views or
+        ``view:feature``), by model and version; for the feature store's discovery."""
+        found: set[tuple[str, int]] = set()
+        for ref in [refs] if isinstance(refs, str) else refs:
+            found.update((v.name, v.version) for v in self.search(feature=ref))
+        return sorted(found)
 
     def show(self, name: str) -> ModelInfo:
         """Which version serves production, since when, released and approved by whom, on
