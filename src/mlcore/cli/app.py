@@ -30,6 +30,7 @@ app = typer.Typer(
 GROUPS: tuple[tuple[str, str, str], ...] = (
     ("audit", "audit", "Read and verify the tamper-evident audit chain."),
     ("access", "access", "Grant, revoke and list roles."),
+    ("features", "features", "Feature views: ingest, retrieve, materialize, search, stats."),
 )
 # Single commands: (module, function name, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -37,6 +38,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("admin", "info", "info"),
     ("admin", "gc", "gc"),
     ("admin", "demo", "demo"),
+    ("apply", "apply", "apply"),
 )
 
 for _name, _module, _help in GROUPS:
