@@ -328,7 +328,7 @@ def test_check_accepts_pandas_with_csv_like_types():
 
 
 def test_check_refuses_what_is_not_a_frame():
-    with pytest.raises(InvalidInput, match="expected a data frame, got list"):
+    with pytest.raises(InvalidInput, match="input is a list, not a frame"):
         SIG.check([1, 2])
 
 

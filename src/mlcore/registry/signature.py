@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput, closest
+from mlcore.frames import to_polars
 from mlcore.registry.artifacts import estimator_type
 
 if TYPE_CHECKING:
@@ -271,7 +272,7 @@ class Signature:
         Parameters
         ----------
         frame
-            Polars, pandas or Arrow (C stream) data. Extra columns are allowed
+            Polars, pandas or Arrow data, or a Parquet/CSV path. Extra columns are allowed
             and left out of the result; the caller keeps them for passthrough.
         refuse_nulls
             Also refuse missing values (null, or NaN in float columns) in
@@ -286,7 +287,7 @@ class Signature:
         """
         import polars as pl
 
-        df = _as_polars(frame)
+        df = to_polars(frame, what="input")
         schema = df.schema
         missing = [c.name for c in self.inputs if c.name not in schema]
         mistyped: dict[str, tuple[str, str]] = {}
@@ -330,22 +331,6 @@ def _missing_counts(df: pl.DataFrame, names: Sequence[str]) -> dict[str, int]:
     return {k: int(v) for k, v in df.select(exprs).row(0, named=True).items()}
 
 
-def _as_polars(frame: Any) -> pl.DataFrame:
-    """A Polars DataFrame from Polars, pandas or any Arrow C stream object."""
-    import polars as pl
-
-    if isinstance(frame, pl.DataFrame):
-        return frame
-    if type(frame).__module__.partition(".")[0] == "pandas":
-        return pl.from_pandas(frame)
-    if hasattr(frame, "__arrow_c_stream__"):
-        return pl.DataFrame(frame)
-    raise InvalidInput(
-        f"expected a data frame, got {type(frame).__name__}",
-        hint="Pass a Polars or pandas DataFrame or an Arrow table",
-    )
-
-
 def input_example(
     frame: Any, *, rows: int = 5, columns: Sequence[str] | None = None
 ) -> list[dict[str, Any]]:
@@ -360,7 +345,7 @@ def input_example(
     >>> input_example(frame)
     [{'at': '2024-05-01T00:00:00+00:00', 'x': None}]
     """
-    df = _as_polars(frame)
+    df = to_polars(frame, what="training data")
     if columns is not None:
         df = df.select(columns)
     return [
@@ -404,7 +389,7 @@ def infer_signature(
         The input columns in the order the model reads them, for models fitted
         on arrays; default: every column of ``frame``.
     """
-    df = _as_polars(frame)
+    df = to_polars(frame, what="training data")
     names = list(columns) if columns is not None else _fitted_names(model)
     if names is None:
         names = df.columns
@@ -518,7 +503,7 @@ def predict(
             f"{type(model).__name__} ({out.kind}) has no single-column prediction to score",
             hint="Score classifiers, regressors, clusterers or outlier detectors with one target",
         )
-    df = _as_polars(frame)
+    df = to_polars(frame, what="input")
     absent = [name for name in passthrough if name not in df.schema]
     if absent:
         raise InvalidInput(f"passthrough columns {absent} are not in the frame", field=absent[0])
