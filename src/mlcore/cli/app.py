@@ -31,6 +31,7 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("audit", "audit", "Read and verify the tamper-evident audit chain."),
     ("access", "access", "Grant, revoke and list roles."),
     ("features", "features", "Feature views: ingest, retrieve, materialize, search, stats."),
+    ("models", "models", "Model versions: register, review, release, roll back, history, search."),
 )
 # Single commands: (module, function name, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
@@ -39,6 +40,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("admin", "gc", "gc"),
     ("admin", "demo", "demo"),
     ("apply", "apply", "apply"),
+    ("score", "score", "score"),
 )
 
 for _name, _module, _help in GROUPS:
