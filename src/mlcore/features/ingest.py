@@ -86,7 +86,7 @@ def _offending(
     """The first offending rows (input row number and the columns that matter)."""
     import polars as pl
 
-    shown = frame.select(dict.fromkeys(columns)).with_row_index("row", offset)
+    shown = frame.select(list(dict.fromkeys(columns))).with_row_index("row", offset)
     return shown.filter(pl.Series(mask).fill_null(True)).head(_SHOWN).to_dicts()
 
 

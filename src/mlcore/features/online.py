@@ -134,6 +134,8 @@ class _ViewIndex:
         self.columns = [c for c in frame.columns if c not in self.keys and c != event]
         self.position = {c: i for i, c in enumerate(self.columns)}
         self.aggregations = set(definition.aggregation_names)
+        # as in retrieval, a count over no events is 0, also for a key never seen
+        self.absent = {a.name: 0 for a in definition.aggregations() if a.function == "count"}
         self.dtypes = {c: frame.schema[c] for c in frame.columns}
         epoch = frame[event].dt.epoch("us").cast(float) / 1e6
         values = frame.select(self.columns).with_columns(epoch.alias("__event_s")).rows()
@@ -148,9 +150,10 @@ class _ViewIndex:
 
 @dataclass(frozen=True)
 class _Plan:
-    """A cached lookup recipe: per view, its index and (position, column, is aggregation)."""
+    """A cached lookup recipe: per view, its index, its key columns and its steps
+    (position in the index row, result column, is an aggregation, value for an absent key)."""
 
-    steps: tuple[tuple[_ViewIndex, tuple[str, ...], tuple[tuple[int, str, bool], ...]], ...]
+    steps: tuple[tuple[_ViewIndex, tuple[str, ...], tuple[tuple[int, str, bool, Any], ...]], ...]
     key_columns: tuple[str, ...]
     schema: dict[str, Any]
     with_age: bool
@@ -231,7 +234,7 @@ class OnlineTable:
     def _plan(self, features: tuple[str, ...], full_names: bool, with_age: bool) -> _Plan:
         import polars as pl
 
-        steps: dict[str, list[tuple[int, str, bool]]] = {}
+        steps: dict[str, list[tuple[int, str, bool, Any]]] = {}
         indexes: dict[str, _ViewIndex] = {}
         seen: dict[str, str] = {}
         for view, feature in parse_refs(list(features)):
@@ -247,7 +250,12 @@ class OnlineTable:
                         field="features",
                         hint="Pass full_names=True for view__feature columns",
                     )
-                step = (index.position[name], column, name in index.aggregations)
+                step = (
+                    index.position[name],
+                    column,
+                    name in index.aggregations,
+                    index.absent.get(name),
+                )
                 if step not in steps.setdefault(view, []):
                     steps[view].append(step)
         keys = tuple(dict.fromkeys(k for v in steps for k in indexes[v].keys))
@@ -255,7 +263,7 @@ class OnlineTable:
             k: next(indexes[v].dtypes[k] for v in steps if k in indexes[v].keys) for k in keys
         }
         for view, cols in steps.items():
-            for position, column, _ in cols:
+            for position, column, _, _ in cols:
                 schema[column] = indexes[view].dtypes[indexes[view].columns[position]]
                 if with_age:
                     schema[column + AGE_SUFFIX] = pl.Float64
@@ -296,14 +304,14 @@ class OnlineTable:
                 )
                 found = index.rows.get(key)
                 if found is None:
-                    for _, column, _ in cols:
-                        row[column] = None
+                    for _, column, _, absent in cols:
+                        row[column] = absent
                         if with_age:
                             row[column + AGE_SUFFIX] = None
                     continue
                 event_age = now - found[-1]
                 fresh = event_age <= index.ttl_s
-                for position, column, is_aggregation in cols:
+                for position, column, is_aggregation, _ in cols:
                     row[column] = found[position] if fresh or is_aggregation else None
                     if with_age:
                         age = now - index.materialized_s if is_aggregation else event_age

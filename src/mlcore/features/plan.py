@@ -354,8 +354,9 @@ def apply(
     if plan.breaking and not force:
         first = plan.breaking[0]
         raise Conflict(
-            f"refused breaking change to {first.kind} {first.name}: "
-            + "; ".join(d for d in first.details if d.endswith("(breaking)")),
+            f"refused breaking change to {', '.join(c.subject for c in plan.breaking)} ("
+            + "; ".join(d for d in first.details if d.endswith("(breaking)"))
+            + ")",
             hint="Review the plan (mlcore apply --plan); force it with --force (needs "
             "features.apply_breaking), then re-ingest the view's data if its keys, timestamps "
             "or types changed",

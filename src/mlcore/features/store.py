@@ -441,15 +441,13 @@ class FeatureStore:
                 field=clash[0],
                 hint="Rename them, or pass full_names=True for view__feature columns",
             )
-        moment = ensure_utc(
-            frame.select(timestamp), timestamp, assume_tz=assume_tz, what="entity frame"
-        )
+        moment = ensure_utc(frame, timestamp, assume_tz=assume_tz, what="entity frame")[timestamp]
         sources = [
             view_source(self.storage, v, _entity_keys(v, key_map, frame.columns))
             for v in resolution.views
         ]
         joined = point_in_time_join(
-            frame.with_columns(moment[timestamp].alias(_ENTITY_TS)), _ENTITY_TS, sources
+            frame.with_columns(moment.alias(_ENTITY_TS)), _ENTITY_TS, sources
         )
         return joined.select(*frame.columns, *resolution.columns), resolution
 
