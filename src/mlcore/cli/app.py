@@ -41,6 +41,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("admin", "demo", "demo"),
     ("apply", "apply", "apply"),
     ("score", "score", "score"),
+    ("tui", "tui", "tui"),
 )
 
 for _name, _module, _help in GROUPS:
