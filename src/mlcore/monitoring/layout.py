@@ -1,0 +1,337 @@
+"""Column layouts: the bin specification a reference profile owns.
+
+A :class:`NumericLayout` says where every value of a column goes. It is fitted
+once from the reference and stored with the profile, so that any later score is
+reproducible from stored summaries alone:
+
+* ``lo``, ``hi``: the reference minimum and maximum (values outside are *out of
+  range*);
+* ``a``, ``b``: a robust range, the reference 0.1 % and 99.9 % quantiles, over
+  which a uniform fine grid of ``resolution`` slots is laid (see
+  :mod:`mlcore.monitoring.kernels`); trimming the extremes keeps the grid fine
+  where the data is, even for heavy-tailed columns;
+* ``cell_starts``: the fine slots where stored cells begin, the union of an
+  equal-width grid (``grid`` cells, for Wasserstein), reference-quantile cells
+  (``quantile_grid`` cells of about equal reference mass, for KS) and the bins;
+* ``bin_starts``: the fine slots where PSI bins begin: for each level k/bins,
+  the first slot boundary at which the reference CDF reaches it. Duplicates
+  collapse, so a discrete column gets fewer, exact bins. Bins are open-ended:
+  the first takes everything below, the last everything above.
+
+Because membership is the slot formula and not a comparison with an edge, bin
+counts are exact and a raw value's bin is computed the same way by the kernels
+and by :meth:`NumericLayout.fine_index` (the NumPy twin used in exact mode).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mlcore.errors import InvalidInput
+from mlcore.monitoring import kernels
+from mlcore.monitoring._frames import float_chunks, run_parallel, sample_finite, string_values
+from mlcore.monitoring.summary import CategoricalSummary, NumericSummary
+
+__all__ = ["CategoricalLayout", "NumericLayout", "fingerprint"]
+
+ROBUST_LEVELS = (0.001, 0.999)
+
+
+def fingerprint(data: Mapping[str, Any]) -> str:
+    """A short, stable id of a JSON-ready dict (sha256 of its canonical JSON)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _level_starts(fine: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """First inner slot boundaries at which the reference CDF reaches ``levels``.
+
+    ``fine`` are reference counts per fine index; the result are slot numbers in
+    ``1..L`` (boundary ``s`` separates slot ``s - 1`` from slot ``s``).
+    """
+    cdf = np.cumsum(fine)[1:-3] / max(fine.sum(), 1)  # mass below each slot boundary 0..L+1
+    starts = np.searchsorted(cdf, levels, side="left")
+    return starts[(starts > 0) & (starts <= len(fine) - 5)]
+
+
+@dataclass(eq=False)
+class NumericLayout:
+    """Where the values of one numeric column go; see the module docstring."""
+
+    lo: float
+    hi: float
+    a: float
+    b: float
+    resolution: int
+    cell_starts: np.ndarray
+    bin_starts: np.ndarray
+    scale: float
+    std: float
+    bounds: np.ndarray = field(init=False, repr=False)
+    slot_to_cell: np.ndarray = field(init=False, repr=False)
+    bin_of_cell: np.ndarray = field(init=False, repr=False)
+
+    kind = "numeric"
+
+    def __post_init__(self) -> None:
+        inv = self.resolution / (self.b - self.a) if self.b > self.a else 0.0
+        # A range so narrow that the slot width underflows: one slot holds it all.
+        inv = inv if math.isfinite(inv) else 0.0
+        self.bounds = np.array([self.lo, self.hi, self.a, self.b, inv])
+        n_fine = self.resolution + 5
+        starts = np.asarray(self.cell_starts, dtype=np.int64)
+        # Fine index -> stored cell: below, lower tail, inner cells, upper tail, above.
+        slot_to_cell = np.empty(n_fine, dtype=np.int64)
+        slot_to_cell[:2] = [0, 1]
+        slot_to_cell[2:-2] = 2 + np.searchsorted(
+            starts, np.arange(self.resolution + 1), side="right"
+        )
+        slot_to_cell[-2:] = [len(starts) + 3, len(starts) + 4]
+        self.slot_to_cell = slot_to_cell
+        first_fine_of_cell = np.concatenate([[0, 1, 2], starts + 2, [n_fine - 2, n_fine - 1]])
+        self.bin_of_cell = np.searchsorted(
+            np.asarray(self.bin_starts) + 2, first_fine_of_cell, side="right"
+        )
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.cell_starts) + 5
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.bin_starts) + 1
+
+    def empty(self) -> NumericSummary:
+        return NumericSummary.empty(self.n_cells)
+
+    def slot_value(self, slots: np.ndarray) -> np.ndarray:
+        """Nominal value where fine slot boundary ``slots`` lies (clipped to ``[a, b]``)."""
+        inv = self.bounds[4]
+        if inv == 0.0:
+            return np.full(np.shape(slots), self.a)
+        return np.minimum(self.a + np.asarray(slots) / inv, self.b)
+
+    @property
+    def bin_edges(self) -> np.ndarray:
+        """Nominal lower edge of each bin but the first (display only)."""
+        return self.slot_value(self.bin_starts)
+
+    @property
+    def cell_bounds(self) -> np.ndarray:
+        """Nominal edges of the stored cells between ``lo`` and ``hi``: n_cells - 1 values."""
+        inner = self.slot_value(self.cell_starts)
+        return np.concatenate([[self.lo, self.a], inner, [self.b, self.hi]])
+
+    # -- counting -----------------------------------------------------------------
+
+    def fine_index(self, values: np.ndarray) -> np.ndarray:
+        """Fine index of each value (NumPy twin of the kernel); -1 for NaN."""
+        lo, hi, a, b, inv = self.bounds
+        x = np.asarray(values, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            inner = (x >= a) & (x <= b)
+            out = np.full(x.shape, -1, dtype=np.int64)
+            out[inner] = ((x[inner] - a) * inv).astype(np.int64) + 2
+        last = self.resolution + 4
+        out[x < lo] = 0
+        out[(x >= lo) & (x < a)] = 1
+        out[(x > b) & (x <= hi)] = last - 1
+        out[x > hi] = last
+        return out
+
+    def exact_cells(self, values: np.ndarray) -> np.ndarray:
+        """Cell counts of raw values, computed in NumPy (the kernel's twin)."""
+        index = self.fine_index(values)
+        return np.bincount(self.slot_to_cell[index[index >= 0]], minlength=self.n_cells)
+
+    def count(self, column: pa.ChunkedArray) -> NumericSummary:
+        """Summarise a numeric column (any numeric Arrow type) on this layout."""
+        pieces = list(float_chunks(column))
+        parts = run_parallel(self._count_piece, pieces)
+        summary = self.empty()
+        for part in parts:
+            summary = summary.merge(part)
+        return summary
+
+    def _count_piece(self, piece: tuple[np.ndarray, np.ndarray, int]) -> NumericSummary:
+        values, validity, offset = piece
+        out = self.empty()
+        scratch = np.zeros(len(self.slot_to_cell), dtype=np.int64)
+        kernels.count_column(
+            values, validity, offset, self.bounds, self.slot_to_cell, scratch,
+            out.cells, out.specials, out.moments, out.tails,
+        )  # fmt: skip
+        return out
+
+    def bin_counts(self, summary: NumericSummary) -> np.ndarray:
+        """Counts per PSI bin of the non-missing values (infinities in the outer bins)."""
+        return np.bincount(self.bin_of_cell, weights=summary.cells, minlength=self.n_bins).astype(
+            np.int64
+        )
+
+    # -- fitting ------------------------------------------------------------------
+
+    @classmethod
+    def fit(
+        cls,
+        name: str,
+        column: pa.ChunkedArray,
+        *,
+        bins: int,
+        grid: int,
+        quantile_grid: int,
+        resolution: int,
+        sample_size: int,
+        seed: int,
+    ) -> tuple[NumericLayout, NumericSummary]:
+        """Fit the layout of a reference column; return it with the column's summary."""
+        moments = kernels.new_moments()
+        for values, validity, offset in float_chunks(column):
+            kernels.finite_range(values, validity, offset, moments)
+        count, _, m2, lo, hi = (float(v) for v in moments)
+        if count == 0:
+            raise InvalidInput(
+                f"column '{name}' has no finite value in the reference",
+                hint="Drop it from the profiled columns, or declare it categorical",
+                field=name,
+            )
+        if not math.isfinite(hi - lo):
+            raise InvalidInput(
+                f"column '{name}' spans [{lo:g}, {hi:g}], too wide for float64 arithmetic",
+                hint="Rescale the column before profiling it",
+                field=name,
+            )
+        sample = np.sort(sample_finite(column, sample_size, seed, int(count)))
+        q_lo, q25, q75, q_hi = np.quantile(sample, [ROBUST_LEVELS[0], 0.25, 0.75, ROBUST_LEVELS[1]])
+        a, b = (max(lo, q_lo), min(hi, q_hi)) if q_hi > q_lo else (lo, hi)
+        std = math.sqrt(m2 / count)
+        provisional = cls(
+            lo, hi, a, b, resolution, np.arange(1, resolution + 1), np.zeros(0, np.int64), 0.0, std
+        )
+        counted = provisional.count(column)
+        fine = counted.cells
+        equal_width = np.unique(np.linspace(0, resolution + 1, grid + 1).round().astype(np.int64))[
+            1:-1
+        ]
+        quantile_cells = _level_starts(fine, np.arange(1, quantile_grid) / quantile_grid)
+        if lo == hi:
+            # A constant column: bins for below, at and above the constant.
+            bin_starts = np.array([0, 1])
+        else:
+            bin_starts = np.unique(_level_starts(fine, np.arange(1, bins) / bins))
+        cell_starts = np.unique(
+            np.concatenate([equal_width, quantile_cells, bin_starts[bin_starts > 0]])
+        )
+        scale = float(q75 - q25) / 1.349
+        layout = cls(lo, hi, a, b, resolution, cell_starts, bin_starts, scale, std)
+        reference = NumericSummary(
+            np.bincount(layout.slot_to_cell, weights=fine, minlength=layout.n_cells).astype(
+                np.int64
+            ),
+            counted.specials,
+            counted.moments,
+            counted.tails,
+        )
+        return layout, reference
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "lo": self.lo,
+            "hi": self.hi,
+            "a": self.a,
+            "b": self.b,
+            "resolution": self.resolution,
+            "cell_starts": np.asarray(self.cell_starts).tolist(),
+            "bin_starts": np.asarray(self.bin_starts).tolist(),
+            "scale": self.scale,
+            "std": self.std,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NumericLayout:
+        return cls(
+            float(data["lo"]),
+            float(data["hi"]),
+            float(data["a"]),
+            float(data["b"]),
+            int(data["resolution"]),
+            np.asarray(data["cell_starts"], dtype=np.int64),
+            np.asarray(data["bin_starts"], dtype=np.int64),
+            float(data["scale"]),
+            float(data["std"]),
+        )
+
+
+@dataclass(eq=False)
+class CategoricalLayout:
+    """The reference categories of a column; anything else is "unseen".
+
+    At most ``max_categories`` of the most frequent reference values are kept
+    (ties broken by value); the rarer rest is counted as unseen in the
+    reference summary too, so that both sides of a comparison agree.
+    """
+
+    categories: tuple[str, ...]
+    _value_set: pa.Array = field(init=False, repr=False)
+
+    kind = "categorical"
+
+    def __post_init__(self) -> None:
+        self._value_set = pa.array(self.categories, type=pa.large_string())
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.categories) + 1
+
+    def empty(self) -> CategoricalSummary:
+        return CategoricalSummary.empty(len(self.categories))
+
+    def count(self, column: pa.ChunkedArray) -> CategoricalSummary:
+        """Summarise a column (strings, dictionary, integers, booleans) on this layout."""
+        counts = np.zeros(self.n_bins, dtype=np.int64)
+        if pa.types.is_null(column.type):
+            return CategoricalSummary(counts, len(column))
+        strings = string_values(column)
+        tally = pc.value_counts(strings)
+        values, freq = tally.field("values"), tally.field("counts").to_numpy()
+        index = pc.index_in(values, value_set=self._value_set)
+        missing = values.is_null().to_numpy(zero_copy_only=False)
+        slot = index.fill_null(len(self.categories)).to_numpy()
+        counts += np.bincount(slot[~missing], weights=freq[~missing], minlength=self.n_bins).astype(
+            np.int64
+        )
+        return CategoricalSummary(counts, int(freq[missing].sum()))
+
+    @classmethod
+    def fit(
+        cls, column: pa.ChunkedArray, *, max_categories: int
+    ) -> tuple[CategoricalLayout, CategoricalSummary]:
+        if pa.types.is_null(column.type):
+            layout = cls(())
+            return layout, layout.count(column)
+        tally = pc.value_counts(string_values(column))
+        values = tally.field("values").to_pylist()
+        freq = tally.field("counts").to_pylist()
+        seen = sorted((-f, v) for v, f in zip(values, freq, strict=True) if v is not None)
+        layout = cls(tuple(v for _, v in seen[:max_categories]))
+        return layout, layout.count(column)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "categories": list(self.categories)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CategoricalLayout:
+        return cls(tuple(data["categories"]))
+
+
+ColumnLayout = NumericLayout | CategoricalLayout
