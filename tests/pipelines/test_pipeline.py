@@ -243,6 +243,7 @@ def test_describe_and_to_dict_show_wiring_and_options():
         "cache": "never",
         "retries": 2,
         "timeout": 30.0,
+        "uses_store": False,
     }
 
 

@@ -388,3 +388,8 @@ class DirectoryArtifactStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+    def local_path(self, sha256: str) -> Path | None:
+        """The artifact's file, for a worker process to read itself."""
+        path = self.path(sha256)
+        return path if path.exists() else None

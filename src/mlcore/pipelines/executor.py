@@ -4,15 +4,16 @@ The parent process owns every decision and every record: it computes cache
 keys, looks up earlier results, hands ready steps to workers and writes what
 they return through the :class:`~mlcore.pipelines.cache.ArtifactStore` and
 :class:`~mlcore.pipelines.runs.RunStore`. Workers only compute: they receive a
-step reference and its input values, and send back encoded outputs or an error.
-So workers never touch the catalog, and nothing in a worker can corrupt a record.
+step reference and its input values, and send back encoded outputs or an error
+(:mod:`mlcore.pipelines.workers`). So workers never touch the catalog, and
+nothing in a worker can corrupt a record.
 
 With ``workers=1`` steps run in the parent process itself (no serialisation of
-inputs, well under a millisecond of overhead per step), except steps with a ``timeout``: only a process
-can be stopped from outside, so those run in a worker process. With
-``workers=N`` every step runs in one of N worker processes started with
-``forkserver`` (``spawn`` where that is missing), never ``fork``: a forked child
-would inherit the parent's open DuckDB connection and threads.
+inputs, well under a millisecond of overhead per step), except steps with a
+``timeout``: only a process can be stopped from outside, so those run in a
+worker process. With ``workers=N`` every step runs in one of N worker
+processes, except steps declared ``uses_store=True``, which always run in the
+parent, where the store is (see :mod:`mlcore.pipelines.context`).
 
 A failed attempt (an exception, a timeout, a dead worker) is retried after
 ``retry_backoff * 2**(attempt-1)`` seconds while the step has retries left;
@@ -20,21 +21,21 @@ errors mlcore raises on purpose (InvalidInput, CheckFailed...) are not retried.
 When a step finally fails, its dependents are recorded as skipped and every
 independent branch still runs to completion. :func:`resume_run` starts a new
 run that reuses the outputs of the steps that succeeded and runs the rest.
+
+Two optional methods let a store batch its writes: ``runs.flush()`` is called
+before the parent blocks waiting for workers or a retry (records may be held
+back until then, or until the run finishes), and ``artifacts.local_path(sha)``
+names a stored artifact's file so that a worker reads it itself.
 """
 
 from __future__ import annotations
 
-import contextlib
 import heapq
-import importlib.machinery
 import itertools
-import pickle
-import sys
 import time
-import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,10 +47,10 @@ from mlcore.pipelines.cache import (
     MemoryArtifactStore,
     cache_key,
     decode,
-    encode,
     key_material,
 )
 from mlcore.pipelines.config import read_config, record_params, resolve_params, restore_params
+from mlcore.pipelines.context import RunContext, running
 from mlcore.pipelines.hashing import code_fingerprint
 from mlcore.pipelines.runs import (
     CachedOutputs,
@@ -65,11 +66,19 @@ from mlcore.pipelines.runs import (
     StepStatus,
     new_run_id,
 )
-from mlcore.pipelines.step import OutputRef, ParamRef, Step, StepLocation
+from mlcore.pipelines.step import OutputRef, ParamRef, StepLocation
+from mlcore.pipelines.workers import (
+    Encoded,
+    Outcome,
+    StoredInput,
+    Task,
+    WorkerPool,
+    failure,
+    run_attempt,
+)
 
 if TYPE_CHECKING:
     import os
-    from multiprocessing.connection import Connection
 
     from mlcore.pipelines.pipeline import Node, Pipeline
 
@@ -86,6 +95,7 @@ def run_pipeline(
     artifacts: ArtifactStore | None = None,
     runs: RunStore | None = None,
     on_event: EventHandler | None = None,
+    store: Any = None,
 ) -> RunResult:
     """Run ``pipeline`` once and record it.
 
@@ -107,6 +117,10 @@ def run_pipeline(
         run) when not given.
     on_event
         Called in this process with an :class:`Event` at every change.
+    store
+        The :class:`mlcore.Store` that steps declared ``uses_store=True`` and
+        inputs that need a store (a feature retrieval) work with; required
+        when the pipeline has any. ``store.pipelines.run`` passes it.
 
     Returns
     -------
@@ -128,6 +142,7 @@ def run_pipeline(
         artifacts=artifacts if artifacts is not None else MemoryArtifactStore(),
         runs=runs if runs is not None else MemoryRunStore(),
         on_event=on_event,
+        store=store,
     )
     return execution.run()
 
@@ -140,6 +155,7 @@ def resume_run(
     runs: RunStore,
     workers: int = 1,
     on_event: EventHandler | None = None,
+    store: Any = None,
 ) -> RunResult:
     """Continue a failed or interrupted run as a new run.
 
@@ -171,6 +187,7 @@ def resume_run(
         runs=runs,
         on_event=on_event,
         previous=previous,
+        store=store,
     )
     return execution.run()
 
@@ -181,57 +198,6 @@ def _steps(count: int) -> str:
 
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
-
-
-# ------------------------------------------------------------------ one attempt
-
-
-@dataclass(frozen=True)
-class _Encoded:
-    """An input sent to a worker still as artifact bytes; decoded there."""
-
-    kind: str
-    data: bytes
-
-
-@dataclass
-class _Outcome:
-    """The result of one attempt, as a worker sends it back."""
-
-    ok: bool
-    started: float
-    finished: float
-    encoded: list[tuple[str, bytes]] = field(default_factory=list)
-    live: dict[str, Any] | None = None
-    error: StepError | None = None
-    retryable: bool = True
-
-
-def _failure(exc: BaseException, started: float, *, retryable: bool | None = None) -> _Outcome:
-    error = StepError(type(exc).__name__, str(exc), "".join(traceback.format_exception(exc)))
-    if retryable is None:
-        retryable = not isinstance(exc, MlcoreError)
-    return _Outcome(False, started, time.time(), error=error, retryable=retryable)
-
-
-def _attempt(step: Step, node: str, kwargs: dict[str, Any], *, keep_live: bool) -> _Outcome:
-    """Call the step's function and encode its outputs; never raises an Exception."""
-    started = time.time()
-    try:
-        values = step.split_outputs(step.fn(**kwargs))
-        encoded = [encode(v, step=node) for v in values]
-    except Exception as exc:
-        return _failure(exc, started)
-    live = None
-    if keep_live:
-        # JSON outputs are handed on decoded, so that a tuple becomes a list
-        # exactly as it would when read back from the store.
-        live = {
-            name: value
-            for name, value, (kind, _) in zip(step.outputs, values, encoded, strict=True)
-            if kind != "json"
-        }
-    return _Outcome(True, started, time.time(), encoded=encoded, live=live)
 
 
 # -------------------------------------------------------------------- the run
@@ -249,6 +215,7 @@ class _Execution:
         runs: RunStore,
         on_event: EventHandler | None,
         previous: RunRecord | None = None,
+        store: Any = None,
     ) -> None:
         if StepLocation.loading:
             raise InvalidInput(
@@ -258,6 +225,14 @@ class _Execution:
             )
         if not isinstance(workers, int) or workers < 1:
             raise InvalidInput(f"workers={workers!r} is not a count", hint="Use an integer >= 1")
+        bound = [n for n, node in pipeline.nodes.items() if node.step.uses_store]
+        if bound and store is None:
+            raise InvalidInput(
+                f"pipeline '{pipeline.name}': step '{bound[0]}' uses the store, "
+                "and this run has none",
+                hint="Run it with store.pipelines.run(...) (or mlcore pipeline run)",
+            )
+        self.store = store
         self.nodes = pipeline.nodes
         self.params = params
         self.workers = workers
@@ -290,7 +265,8 @@ class _Execution:
         self._prepared: set[str] = set()
         self._live: dict[str, dict[str, Any]] = {}
         self._code: dict[int, str] = {}
-        self._pool: _WorkerPool | None = None
+        self._bound: dict[str, dict[str, Any]] = {}
+        self._pool: WorkerPool | None = None
 
     # The loop -----------------------------------------------------------
 
@@ -321,6 +297,7 @@ class _Execution:
             if not busy and not self._ready and not self._retries:
                 return
             next_retry = self._retries[0][0] if self._retries else None
+            self._flush()  # the parent is about to wait: a good moment to write records
             if busy:
                 assert self._pool is not None
                 for name, outcome in self._pool.wait(until=next_retry):
@@ -343,7 +320,7 @@ class _Execution:
             try:
                 key, inputs = self._key(node)
             except MlcoreError as exc:
-                self._fail(name, _failure(exc, time.time()))
+                self._fail(name, failure(exc, time.time()))
                 return
             hit = self._reusable(node, key)
             if hit is not None:
@@ -359,19 +336,26 @@ class _Execution:
             )
         self._attempts[name] += 1
         self._emit(name, StepStatus.RUNNING, attempt=self._attempts[name])
-        inline = self.workers == 1 and node.step.timeout is None
+        inline = node.step.uses_store or (self.workers == 1 and node.step.timeout is None)
         try:
             kwargs = {
-                arg: self._value(source, inline=inline) for arg, source in node.inputs.items()
+                arg: self._value(name, arg, source, inline=inline)
+                for arg, source in node.inputs.items()
             }
-            if inline:
-                self._handle(name, _attempt(node.step, name, kwargs, keep_live=True))
-                return
-            if self._pool is None:
-                self._pool = _WorkerPool()
-            self._pool.submit(name, _Task.of(node, kwargs), node.step.timeout)
+            if node.step.uses_store:
+                context = RunContext(
+                    self.store, self.record.id, self.record.pipeline, name, self.record.source
+                )
+                with running(context):
+                    self._handle(name, run_attempt(node.step, name, kwargs, keep_live=True))
+            elif inline:
+                self._handle(name, run_attempt(node.step, name, kwargs, keep_live=True))
+            else:
+                if self._pool is None:
+                    self._pool = WorkerPool()
+                self._pool.submit(name, Task.of(node, kwargs), node.step.timeout)
         except MlcoreError as exc:
-            self._handle(name, _failure(exc, time.time()))
+            self._handle(name, failure(exc, time.time()))
 
     def _key(self, node: Node) -> tuple[str, dict[str, str]]:
         params: dict[str, Any] = {}
@@ -383,6 +367,8 @@ class _Execution:
                 upstream[arg] = recorded[arg] = sha
                 continue
             value = self.params[source.name] if isinstance(source, ParamRef) else source
+            if hasattr(type(value), "__mlcore_bind__"):
+                value = self._bind(node.name, arg, value)
             try:
                 material = key_material(value)
             except TypeError as exc:
@@ -447,19 +433,36 @@ class _Execution:
         self._emit(name, StepStatus.CACHED, message=note)
         self._release(name)
 
-    def _value(self, source: Any, *, inline: bool) -> Any:
-        if isinstance(source, ParamRef):
-            return self.params[source.name]
+    def _bind(self, node: str, arg: str, value: Any) -> Any:
+        """The input as this run's store pins it (a feature retrieval to a snapshot)."""
+        if self.store is None:
+            raise InvalidInput(
+                f"step '{node}' input '{arg}' is a {type(value).__name__}, which needs a store",
+                hint="Run the pipeline with store.pipelines.run(...) (or mlcore pipeline run)",
+                field=arg,
+            )
+        bound = value.__mlcore_bind__(self.store)
+        self._bound.setdefault(node, {})[arg] = bound
+        return bound
+
+    def _value(self, node: str, arg: str, source: Any, *, inline: bool) -> Any:
         if not isinstance(source, OutputRef):
-            return source
+            if arg in self._bound.get(node, {}):
+                return self._bound[node][arg]
+            return self.params[source.name] if isinstance(source, ParamRef) else source
         live = self._live.get(source.node, {})
         if inline and source.name in live:
             return live[source.name]
         ref = self.record.steps[source.node].outputs[source.name]
+        if not inline:
+            local_path = getattr(self.artifacts, "local_path", None)
+            path = local_path(ref.sha256) if local_path is not None else None
+            if path is not None:
+                return StoredInput(ref.kind, str(path), ref.sha256)
         data = self.artifacts.get(ref.sha256)
-        return decode(ref.kind, data) if inline else _Encoded(ref.kind, data)
+        return decode(ref.kind, data) if inline else Encoded(ref.kind, data)
 
-    def _handle(self, name: str, outcome: _Outcome) -> None:
+    def _handle(self, name: str, outcome: Outcome) -> None:
         step = self.nodes[name].step
         attempt = self._attempts[name]
         if outcome.ok:
@@ -495,13 +498,13 @@ class _Execution:
             return
         self._fail(name, outcome)
 
-    def _started_at(self, name: str, outcome: _Outcome) -> datetime | None:
+    def _started_at(self, name: str, outcome: Outcome) -> datetime | None:
         """When the first attempt began, as measured where it ran."""
         if self._attempts[name] <= 1:
             return _utc(outcome.started)
         return self.record.steps[name].started_at
 
-    def _fail(self, name: str, outcome: _Outcome) -> None:
+    def _fail(self, name: str, outcome: Outcome) -> None:
         attempt = self._attempts[name]
         self._set(
             name,
@@ -545,6 +548,11 @@ class _Execution:
         self.record.steps[name] = record
         self.runs.update_step(self.record.id, record)
 
+    def _flush(self) -> None:
+        flush = getattr(self.runs, "flush", None)
+        if flush is not None:
+            flush()
+
     def _emit(self, step: str | None, status: str, *, attempt: int = 0, message: str = "") -> None:
         if self.on_event is not None:
             self.on_event(Event(self.record.id, step, str(status), attempt, message))
@@ -569,193 +577,3 @@ class _Execution:
             self._finish(RunStatus.FAILED)
         except Exception:  # the original exception matters more than a bookkeeping one
             pass
-
-
-# ------------------------------------------------------------------- workers
-
-
-@dataclass
-class _Task:
-    """What a worker needs to run one attempt: where the step lives, its inputs."""
-
-    node: str
-    step: str
-    outputs: tuple[str, ...]
-    location: StepLocation
-    kwargs: dict[str, Any]
-
-    @classmethod
-    def of(cls, node: Node, kwargs: dict[str, Any]) -> _Task:
-        location = StepLocation.of(node.step, node=node.name)
-        return cls(node.name, node.step.name, node.step.outputs, location, kwargs)
-
-    def step_to_run(self) -> Step:
-        return Step(self.location.load(), name=self.step, outputs=self.outputs)
-
-
-@contextlib.contextmanager
-def _main_not_reimported() -> Iterator[None]:
-    """Keep multiprocessing from re-running the main script in a new worker.
-
-    spawn and forkserver children normally execute ``__main__`` again, so a
-    script without a ``__main__`` guard would start its run again in every
-    worker (and crash it). Workers import what they need themselves (see
-    :class:`~mlcore.pipelines.step.StepLocation`), so they are told the main module is not importable.
-    """
-    main = sys.modules.get("__main__")
-    if main is None or getattr(main, "__spec__", None) is not None:
-        yield
-        return
-    main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
-    try:
-        yield
-    finally:
-        main.__spec__ = None
-
-
-def _worker_main(conn: Connection) -> None:
-    """A worker's life: receive a task, run it, send ("started", t) then ("done", outcome)."""
-    while True:
-        try:
-            task = pickle.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        try:
-            step = task.step_to_run()
-            kwargs = {
-                k: decode(v.kind, v.data) if isinstance(v, _Encoded) else v
-                for k, v in task.kwargs.items()
-            }
-        except Exception as exc:
-            # Not importable or not decodable: retrying would fail the same way.
-            conn.send(("done", _failure(exc, time.time(), retryable=False)))
-            continue
-        conn.send(("started", time.time()))
-        conn.send(("done", _attempt(step, task.node, kwargs, keep_live=False)))
-
-
-@dataclass
-class _Running:
-    process: Any
-    conn: Connection
-    node: str
-    timeout: float | None
-    submitted: float
-    deadline: float | None = None
-
-
-class _WorkerPool:
-    """Worker processes started on demand, each running one task at a time.
-
-    Timeouts count from the moment the worker starts the step's function, not
-    from submission: starting a process and importing the step's module is not
-    the step's time.
-    """
-
-    def __init__(self) -> None:
-        import multiprocessing  # here: only runs with workers pay for the import
-
-        methods = multiprocessing.get_all_start_methods()
-        self._context = multiprocessing.get_context(
-            "forkserver" if "forkserver" in methods else "spawn"
-        )
-        self._idle: list[tuple[Any, Connection]] = []
-        self._running: dict[Connection, _Running] = {}
-
-    @property
-    def busy(self) -> int:
-        return len(self._running)
-
-    def submit(self, node: str, task: _Task, timeout: float | None) -> None:
-        try:
-            data = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            raise InvalidInput(
-                f"step '{node}' inputs cannot be sent to a worker process: {exc}",
-                hint="Pass plain data, frames or models",
-            ) from exc
-        process, conn = self._idle.pop() if self._idle else self._spawn()
-        try:
-            conn.send_bytes(data)
-        except OSError:  # an idle worker died since its last task: start another
-            self._discard(process, conn)
-            process, conn = self._spawn()
-            conn.send_bytes(data)
-        self._running[conn] = _Running(process, conn, node, timeout, time.time())
-
-    def _spawn(self) -> tuple[Any, Connection]:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(child,), daemon=True)
-        with _main_not_reimported():
-            process.start()
-        child.close()  # so that a dying worker shows up as EOF on ``parent``
-        return process, parent
-
-    def wait(self, until: float | None) -> list[tuple[str, _Outcome]]:
-        """Block until a task finishes, a deadline passes, or ``until`` (monotonic)."""
-        from multiprocessing.connection import wait
-
-        moments = [r.deadline for r in self._running.values() if r.deadline is not None]
-        if until is not None:
-            moments.append(until)
-        timeout = max(0.0, min(moments) - time.monotonic()) if moments else None
-        finished = []
-        for conn in wait(list(self._running), timeout):
-            running = self._running[conn]  # type: ignore[index]
-            try:
-                kind, payload = conn.recv()  # type: ignore[union-attr]
-            except (EOFError, OSError):
-                finished.append((running.node, self._died(running)))
-                continue
-            if kind == "started":
-                if running.timeout is not None:
-                    running.deadline = time.monotonic() + running.timeout
-                continue
-            del self._running[running.conn]
-            self._idle.append((running.process, running.conn))
-            finished.append((running.node, payload))
-        now = time.monotonic()
-        for running in list(self._running.values()):
-            if running.deadline is not None and now >= running.deadline:
-                self._stop(running)
-                error = StepError(
-                    "TimeoutError",
-                    f"step '{running.node}' ran past its timeout of {running.timeout:g} s "
-                    "and its worker process was stopped",
-                )
-                finished.append(
-                    (running.node, _Outcome(False, running.submitted, time.time(), error=error))
-                )
-        return finished
-
-    def _died(self, running: _Running) -> _Outcome:
-        self._stop(running)  # joins, so that the exit code is known
-        error = StepError(
-            "WorkerDied",
-            f"the worker process running step '{running.node}' died "
-            f"(exit code {running.process.exitcode})",
-        )
-        return _Outcome(False, running.submitted, time.time(), error=error)
-
-    def _stop(self, running: _Running) -> None:
-        del self._running[running.conn]
-        self._discard(running.process, running.conn)
-
-    @staticmethod
-    def _discard(process: Any, conn: Connection) -> None:
-        process.kill()
-        process.join(timeout=5)
-        conn.close()
-
-    def close(self) -> None:
-        for running in list(self._running.values()):
-            self._stop(running)
-        for _, conn in self._idle:
-            with contextlib.suppress(OSError):
-                conn.send(None)
-        for process, conn in self._idle:
-            process.join(timeout=2)
-            self._discard(process, conn)  # kills only a worker that did not stop
-        self._idle.clear()

@@ -270,6 +270,7 @@ class Pipeline:
                     "cache": node.step.cache,
                     "retries": node.step.retries,
                     "timeout": node.step.timeout,
+                    "uses_store": node.step.uses_store,
                 }
                 for node in self.nodes.values()
             ],
@@ -288,6 +289,8 @@ def _options(s: Step) -> str:
         options.append(f"retries={s.retries}")
     if s.timeout is not None:
         options.append(f"timeout={s.timeout:g}s")
+    if s.uses_store:
+        options.append("uses store")
     return ", ".join(options)
 
 

@@ -77,13 +77,18 @@ class RunStatus(StrEnum):
 
 @dataclass(frozen=True)
 class StepError:
-    """Why a step failed: exception type, message and traceback text."""
+    """Why a step failed: exception type, message and traceback text.
+
+    ``details`` is the ``to_dict()`` of an error mlcore raised on purpose: a
+    failed validation keeps its full report there.
+    """
 
     type: str
     message: str
     traceback: str = ""
+    details: dict[str, Any] | None = None
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
@@ -232,6 +237,9 @@ class RunResult:
     @property
     def steps(self) -> dict[str, StepRecord]:
         return self.record.steps
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.record.to_dict()
 
     def output(self, step: str, name: str | None = None) -> Any:
         """Load an output of ``step`` (``name`` may be left out for a single output)."""

@@ -141,6 +141,7 @@ class Step:
         retry_backoff: float = 1.0,
         timeout: float | None = None,
         outputs: str | Sequence[str] | None = None,
+        uses_store: bool = False,
     ) -> None:
         functools.update_wrapper(self, fn)
         self.fn = fn
@@ -160,6 +161,13 @@ class Step:
         if timeout is not None and not timeout > 0:
             raise self._invalid(f"timeout={timeout!r} is not positive", "Use seconds > 0 or None")
         self.timeout = None if timeout is None else float(timeout)
+        if uses_store and timeout is not None:
+            raise self._invalid(
+                "it uses the store and has a timeout",
+                "A step that uses the store runs in the pipeline's own process, which "
+                "cannot be stopped from outside: drop the timeout",
+            )
+        self.uses_store = bool(uses_store)
         self.signature = inspect.signature(fn)
         for p in self.signature.parameters.values():
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY):
@@ -330,6 +338,7 @@ def step(
     retry_backoff: float = 1.0,
     timeout: float | None = None,
     outputs: str | Sequence[str] | None = None,
+    uses_store: bool = False,
 ) -> Callable[[Callable[..., Any]], Step]: ...
 def step(
     fn: Callable[..., Any] | None = None,
@@ -341,6 +350,7 @@ def step(
     retry_backoff: float = 1.0,
     timeout: float | None = None,
     outputs: str | Sequence[str] | None = None,
+    uses_store: bool = False,
 ) -> Step | Callable[[Callable[..., Any]], Step]:
     """Declare a pipeline step; use bare (``@step``) or with options.
 
@@ -365,6 +375,11 @@ def step(
     outputs
         Output names. Several names make the function return a tuple, one value
         per name; a ``tuple[A, B]`` return annotation implies two unnamed outputs.
+    uses_store
+        The step reaches the store through
+        :func:`~mlcore.pipelines.context.current_run` (to register a model, read
+        features...). It runs in the process running the pipeline, never in a
+        worker, and only in runs started with ``store.pipelines.run``.
     """
     options = {
         "name": name,
@@ -373,6 +388,7 @@ def step(
         "retry_backoff": retry_backoff,
         "timeout": timeout,
         "outputs": outputs,
+        "uses_store": uses_store,
     }
     if fn is not None:
         return Step(fn, **options)
