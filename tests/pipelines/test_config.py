@@ -116,11 +116,15 @@ def test_config_values_are_type_checked(tmp_path):
         resolve_params(DECLARED, config=read_config(config), pipeline="flow")
 
 
-def test_unknown_parameter_suggests_the_closest():
-    with pytest.raises(NotFound) as info:
+def test_unknown_parameter_is_a_usage_error_suggesting_the_closest():
+    with pytest.raises(InvalidInput) as info:
         resolve_params(DECLARED, overrides={"sede": "1"}, pipeline="flow")
-    assert str(info.value) == "pipeline 'flow' parameter 'sede' not found. Did you mean 'seed'?"
-    with pytest.raises(NotFound, match="Its parameters are: path, test_size"):
+    assert str(info.value) == (
+        "pipeline 'flow' has no parameter 'sede'. Did you mean 'seed'? "
+        "Its parameters are: path, test_size, seed, shuffle, columns, data, out, label, stamp."
+    )
+    assert (info.value.field, info.value.exit_code) == ("sede", 2)
+    with pytest.raises(InvalidInput, match=r"'zzz'\. Its parameters are: path, test_size"):
         resolve_params(DECLARED, overrides={"zzz": "1"}, pipeline="flow")
 
 

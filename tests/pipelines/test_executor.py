@@ -436,7 +436,7 @@ def test_outputs_are_loaded_by_step_and_name(stores):
 
 
 def test_bad_run_arguments_are_invalid_input():
-    with pytest.raises(NotFound, match="pipeline 'numbers' parameter 'm' not found"):
+    with pytest.raises(InvalidInput, match="pipeline 'numbers' has no parameter 'm'"):
         numbers.run({"m": 1})
     with pytest.raises(InvalidInput, match="workers=0 is not a count"):
         numbers.run(workers=0)

@@ -3,8 +3,9 @@
 Precedence, lowest first: the default in the pipeline's signature, a TOML
 config file (top-level keys are parameter names), then ``--param k=v`` pairs.
 Text values are converted to the parameter's annotated type (or its default's
-type); a value that does not convert is an InvalidInput naming the parameter,
-an unknown name a NotFound suggesting the closest one.
+type). A value that does not convert and an unknown name are both InvalidInput
+(usage errors, exit code 2) naming the parameter; an unknown name suggests the
+closest one.
 
 Examples
 --------
@@ -15,7 +16,7 @@ Examples
 >>> resolve_params(declared, overrides={"test_sise": "0.3"}, pipeline="flow")
 Traceback (most recent call last):
 ...
-mlcore.errors.NotFound: pipeline 'flow' parameter 'test_sise' not found. Did you mean 'test_size'?
+mlcore.errors.InvalidInput: pipeline 'flow' has no parameter 'test_sise'. Did you mean 'test_size'? Its parameters are: path, test_size, seed.
 """
 
 from __future__ import annotations
@@ -154,12 +155,12 @@ def resolve_params(
         for name, value in given.items():
             if name not in declared:
                 near = closest(name, declared)
-                hint = (
-                    f"Did you mean '{near}'?"
-                    if near
-                    else f"Its parameters are: {', '.join(declared) or 'none'}"
+                hint = f"Its parameters are: {', '.join(declared) or 'none'}"
+                if near:
+                    hint = f"Did you mean '{near}'? {hint}"
+                raise InvalidInput(
+                    f"pipeline '{pipeline}' has no parameter '{name}'", hint=hint, field=name
                 )
-                raise NotFound(f"pipeline '{pipeline}' parameter", name, hint=hint)
             values[name] = coerce(declared[name], value, pipeline=pipeline)
     for name, value in values.items():
         if value is REQUIRED:
