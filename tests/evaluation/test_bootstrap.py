@@ -83,6 +83,11 @@ def test_percentile_interval_skips_undefined_replicates():
     assert np.isnan(low[1]) and np.isnan(high[1])
 
 
+def test_replicate_needs_a_resample():
+    with pytest.raises(ValueError, match="n_resamples must be at least 1"):
+        replicate(lambda counts: counts, 10, 0)
+
+
 @pytest.mark.parametrize("confidence", [0.0, 1.0, 1.5])
 def test_percentile_interval_rejects_a_confidence_outside_0_1(confidence: float):
     with pytest.raises(ValueError, match="confidence"):

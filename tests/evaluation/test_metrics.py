@@ -310,6 +310,15 @@ def test_multiclass_input_errors():
         evaluate_metrics(np.array([0, 1, 1, 0]), np.ones(4), task="multiclass")
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"n_resamples": -1}, "n_resamples must be 0 or more"), ({"confidence": 1.0}, "confidence")],
+)
+def test_bad_resampling_options(options, message):
+    with pytest.raises(InvalidInput, match=message):
+        evaluate_metrics(*binary_data(20, seed=0), **options)
+
+
 def test_no_rows_is_an_error():
     with pytest.raises(InvalidInput, match="no rows"):
         evaluate_metrics(np.array([], int), np.array([]))

@@ -160,6 +160,8 @@ def replicate(
     numpy.ndarray
         The statistic's results stacked along the first axis, ``n_resamples`` long.
     """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
     seeds = _seeds(seed, n_resamples)
     workers = max(1, workers or os.cpu_count() or 1)
     # Chunks small enough to bound memory, and at least one per thread.

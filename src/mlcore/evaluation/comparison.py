@@ -34,6 +34,7 @@ from mlcore.evaluation.metrics import (
     Estimate,
     TaskName,
     bootstrap_values,
+    check_resampling,
     metric,
     metric_names,
     optional_float,
@@ -197,6 +198,7 @@ def compare_models(
     -------
     Comparison
     """
+    check_resampling(n_resamples, confidence)
     options: dict[str, Any] = {"threshold": threshold, "pos_label": pos_label, "data": data}
     models = [
         prepare(task, y_true, challenger, **options),

@@ -74,6 +74,7 @@ __all__ = [
     "as_series",
     "binary_labels",
     "bootstrap_values",
+    "check_resampling",
     "evaluate_metrics",
     "metric",
     "metric_names",
@@ -718,6 +719,22 @@ def metric_names(task: Task, metrics: Sequence[str] | None) -> list[str]:
     return names
 
 
+def check_resampling(n_resamples: int, confidence: float) -> None:
+    """Reject a negative resample count or a confidence outside (0, 1)."""
+    if n_resamples < 0:
+        raise InvalidInput(
+            f"n_resamples must be 0 or more, got {n_resamples}",
+            hint="Pass 0 for point values without intervals",
+            field="n_resamples",
+        )
+    if not 0.0 < confidence < 1.0:
+        raise InvalidInput(
+            f"confidence must lie strictly between 0 and 1, got {confidence}",
+            hint="Pass e.g. 0.95 for a 95% interval",
+            field="confidence",
+        )
+
+
 def point_values(
     task: Task, names: Sequence[str], codes: np.ndarray | None = None, n_groups: int = 1
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -794,6 +811,7 @@ def evaluate_metrics(
     -------
     MetricReport
     """
+    check_resampling(n_resamples, confidence)
     prepared = prepare(task, y_true, y_score, threshold=threshold, pos_label=pos_label, data=data)
     names = metric_names(prepared, metrics)
     point = point_values(prepared, names)[0][0]

@@ -55,6 +55,7 @@ from mlcore.evaluation.metrics import (
     TaskName,
     as_series,
     bootstrap_values,
+    check_resampling,
     metric,
     metric_names,
     point_values,
@@ -366,6 +367,7 @@ def slice_metrics(
     """
     if cross < 1:
         raise InvalidInput(f"cross must be at least 1, got {cross}", field="cross")
+    check_resampling(n_resamples, confidence)
     prepared = prepare(task, y_true, y_score, threshold=threshold, pos_label=pos_label, data=data)
     names = metric_names(prepared, metrics)
     if worst_by is not None and worst_by not in names:
