@@ -127,6 +127,13 @@ def test_undefined_metric_gives_no_delta():
     assert result["brier"].delta is not None
 
 
+def test_a_margin_champion_limits_the_default_metrics():
+    y, a, b = two_models(200, seed=10)
+    result = compare_models(y, a, (b - 0.5) * 4, threshold=0.5, n_resamples=0)
+    assert "log_loss" not in result.deltas and "roc_auc" in result.deltas
+    assert result["roc_auc"].champion.value == pytest.approx(skm.roc_auc_score(y, b), abs=1e-12)
+
+
 def test_bad_comparison_input():
     y, a = binary_data(100, seed=8)
     b = a[::-1].copy()

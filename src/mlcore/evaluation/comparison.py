@@ -183,8 +183,8 @@ def compare_models(
     challenger, champion
         The two models' scores (or predictions) on the same rows.
     task, metrics, threshold, pos_label
-        As for :func:`~mlcore.evaluation.metrics.evaluate_metrics`; the metrics must
-        apply to both models.
+        As for :func:`~mlcore.evaluation.metrics.evaluate_metrics`; by default the
+        metrics that both models' scores allow (margins rule out log loss, Brier, ECE).
     n_resamples
         Resamples shared by both models; 0 for deltas without intervals.
     confidence
@@ -205,7 +205,11 @@ def compare_models(
         prepare(task, y_true, champion, **options),
     ]
     names = metric_names(models[0], metrics)
-    metric_names(models[1], names)  # the champion's scores must suit them too
+    if metrics is None:  # by default, what both models' scores allow
+        allowed = set(metric_names(models[1], None))
+        names = [n for n in names if n in allowed]
+    else:
+        metric_names(models[1], names)  # the champion's scores must suit them too
     points = np.stack([point_values(m, names)[0][0] for m in models])
     reps = None
     lows = highs = np.full(len(names), np.nan)
