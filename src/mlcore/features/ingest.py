@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from mlcore.store import DataFile, Storage
 
-__all__ = ["CHUNK_ROWS", "IngestReport", "ingest", "validate"]
+__all__ = ["CHUNK_ROWS", "IngestReport", "ingest", "validate", "write_file"]
 
 CHUNK_ROWS = 1 << 22
 """Rows per stored file when a batch is large (bounded memory while streaming)."""
@@ -259,6 +259,18 @@ def _rebatched(chunks: Iterator[pl.DataFrame], source: str) -> Iterator[pl.DataF
         yield pl.concat(pending)
 
 
+def write_file(storage: Storage, frame: pl.DataFrame, kind: str = "features") -> DataFile:
+    """One immutable, not yet registered file (Polars' writer: ~3x faster than pyarrow's
+    here, and smaller files), with row-group statistics."""
+    tmp = storage.files.temp_path(kind)
+    try:
+        frame.write_parquet(tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS, statistics=True)
+        return storage.files.finalize(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def ingest(
     storage: Storage,
     view: Definition,
@@ -280,7 +292,7 @@ def ingest(
                 continue
             frame, dropped = validate(chunk, view, assume_tz=assume_tz, offset=rows)
             ignored = ignored or dropped
-            written.append(storage.files.write(frame, "features", row_group_size=ROW_GROUP_ROWS))
+            written.append(write_file(storage, frame))
             rows += frame.height
             if progress is not None:
                 progress(frame.height, total)

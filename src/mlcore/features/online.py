@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.features import plan as plans
+from mlcore.features.ingest import write_file
 from mlcore.features.store import ResolvedView, check_snapshot, parse_refs, view_source
 from mlcore.store import CATALOG_FILE
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["Materialization", "OnlineTable", "materialize"]
 
 AGE_SUFFIX = "__age_s"
+_FEW_ROWS = 8
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def materialize(
             tuple((a, a) for a in d.aggregation_names),
         )
         rows = latest(view_source(storage, every), as_of=now)
-        written.append((d, storage.files.write(rows, "online")))
+        written.append((d, write_file(storage, rows, "online")))
     out = []
     try:
         with storage.transaction() as tx:
@@ -289,57 +291,76 @@ class OnlineTable:
             plan = self._plans[(wanted, full_names, with_age)] = self._plan(
                 wanted, full_names, with_age
             )
-        rows = _key_rows(keys, plan.key_columns)
+        columns = _key_columns(keys, plan.key_columns)
         for key in plan.integer_keys:
-            for row in rows:
-                if type(row[key]) is str:
-                    row[key] = _integer(row[key], key)
+            if str in set(map(type, columns[key])):
+                columns[key] = [_integer(v, key) if type(v) is str else v for v in columns[key]]
         now = time.time()
-        for row in rows:
-            for index, key_columns, cols in plan.steps:
-                key = (
-                    row[key_columns[0]]
-                    if len(key_columns) == 1
-                    else tuple(row[k] for k in key_columns)
-                )
-                found = index.rows.get(key)
-                if found is None:
-                    for _, column, _, absent in cols:
-                        row[column] = absent
-                        if with_age:
-                            row[column + AGE_SUFFIX] = None
-                    continue
-                event_age = now - found[-1]
-                fresh = event_age <= index.ttl_s
-                for position, column, is_aggregation, _ in cols:
-                    row[column] = found[position] if fresh or is_aggregation else None
-                    if with_age:
-                        age = now - index.materialized_s if is_aggregation else event_age
-                        row[column + AGE_SUFFIX] = age
-        return pl.DataFrame(rows, schema=plan.schema)
+        out: dict[str, list[Any]] = dict(columns)
+        # Column by column, with list comprehensions: the per-key Python work is a dict
+        # lookup and a few indexings, so Polars' frame construction is most of the cost.
+        for index, key_columns, steps in plan.steps:
+            ids = (
+                columns[key_columns[0]]
+                if len(key_columns) == 1
+                else list(zip(*(columns[k] for k in key_columns), strict=True))
+            )
+            found = [index.rows.get(k) for k in ids]
+            ttl = index.ttl_s
+            fresh = found if ttl == math.inf else [
+                f if f is not None and now - f[-1] <= ttl else None for f in found
+            ]  # fmt: skip
+            for position, column, is_aggregation, absent in steps:
+                source = found if is_aggregation else fresh
+                out[column] = [absent if f is None else f[position] for f in source]
+                if with_age:
+                    since = now - index.materialized_s
+                    out[column + AGE_SUFFIX] = [
+                        None if f is None else since if is_aggregation else now - f[-1]
+                        for f in found
+                    ]
+        if (
+            len(columns[plan.key_columns[0]]) <= _FEW_ROWS
+        ):  # Polars builds a short frame fastest from row dicts
+            names = list(out)
+            rows = [
+                dict(zip(names, values, strict=True)) for values in zip(*out.values(), strict=True)
+            ]
+            return pl.DataFrame(rows, schema=plan.schema)
+        # ...and a longer one from columns; our own values need no type checks, keys do
+        return pl.DataFrame(
+            [
+                pl.Series(name, out[name], dtype, strict=name in columns)
+                for name, dtype in plan.schema.items()
+            ]
+        )
 
 
-def _key_rows(keys: Any, columns: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Key rows as dicts: from a dict of columns (or scalars), a list of dicts, or a frame."""
+def _key_columns(keys: Any, columns: tuple[str, ...]) -> dict[str, list[Any]]:
+    """Key columns as lists: from a dict of columns (or of scalars), a list of dicts, or a frame."""
     if isinstance(keys, dict):
-        values = [keys[c] if c in keys else _missing(c, keys) for c in columns]
-        if all(not isinstance(v, (list, tuple)) for v in values):
-            return [dict(zip(columns, values, strict=True))]
-        return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+        out = {}
+        for c in columns:
+            value = keys[c] if c in keys else _missing(c, keys)
+            out[c] = list(value) if isinstance(value, (list, tuple)) else [value]
+        if len({len(v) for v in out.values()}) > 1:
+            raise InvalidInput("key columns differ in length", field="keys")
+        return out
     if isinstance(keys, list):
-        out = []
         for row in keys:
             if not isinstance(row, dict):
                 raise InvalidInput("keys must be dicts of key columns", field="keys")
-            out.append({c: row[c] if c in row else _missing(c, row) for c in columns})
-        return out
+            for c in columns:
+                if c not in row:
+                    _missing(c, row)
+        return {c: [row[c] for row in keys] for c in columns}
     from mlcore.frames import to_polars
 
     frame = to_polars(keys, what="keys")
     for c in columns:
         if c not in frame.columns:
             _missing(c, frame.columns)
-    return frame.select(columns).to_dicts()
+    return frame.select(columns).to_dict(as_series=False)
 
 
 def _integer(text: str, column: str) -> int:
