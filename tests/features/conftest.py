@@ -118,10 +118,11 @@ def assert_matches_reference(
         got = result[name].to_list()
         assert len(got) == len(values), name
         for i, (g, e) in enumerate(zip(got, values, strict=True)):
-            assert _same(g, e), f"{name}[{i}]: engine {g!r}, reference {e!r}"
+            assert same_value(g, e), f"{name}[{i}]: engine {g!r}, reference {e!r}"
 
 
-def _same(got: Any, expected: Any) -> bool:
+def same_value(got: Any, expected: Any) -> bool:
+    """Equal, or both null, or both NaN, or floats within 1e-9."""
     if got is None or expected is None:
         return got is None and expected is None
     if isinstance(expected, float) or isinstance(got, float):

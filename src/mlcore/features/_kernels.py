@@ -113,11 +113,14 @@ def asof_winners(
         k = run_key[r]
         lo = run_start[r]
         hi = run_end[r]
+        first = ts[lo]
+        last = ts[hi - 1]
         for i in range(key_starts[k], key_starts[k + 1]):
             t = entity_ts[i]
-            j = _after(ts, lo, hi, t) - 1
-            if j < lo:
+            if t < first:
                 continue
+            # Batches usually cover successive periods: most entity times fall after a run.
+            j = hi - 1 if t >= last else _after(ts, lo, hi, t) - 1
             e = ts[j]
             if lookback >= 0 and e < t - lookback:
                 continue

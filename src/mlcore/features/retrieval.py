@@ -348,22 +348,26 @@ def _join_view(
     to_entities[order] = np.arange(order.size)
     columns: dict[str, pl.Series] = {}
     if view.features:
-        found = _gather(batches, chunks, winners[join_lookback], list(view.features), schema)
+        found = _gather(
+            batches, chunks, winners[join_lookback], list(view.features), schema, to_entities
+        )
         for feature, name in zip(view.features, view.output_names, strict=True):
             columns[name] = found[feature]
     for agg in view.aggregations:
         if agg.function == "last":
-            values = _gather(batches, chunks, winners[agg.window_us - 1], [agg.column], schema)[
-                agg.column
-            ]
+            last = winners[agg.window_us - 1]
+            found = _gather(batches, chunks, last, [agg.column], schema, to_entities)
+            columns[agg.name] = found[agg.column]
         else:
-            values = stats[(agg.column, agg.window_us)].result(agg.function)
-        columns[agg.name] = values
+            result = stats[(agg.column, agg.window_us)].result(agg.function)
+            columns[agg.name] = _ungroup(result, to_entities)
     if view.matched_timestamp:
         w = winners[join_lookback]
         matched = pl.Series(w.ts).cast(pl.Datetime("us", "UTC"))
-        columns[view.matched_timestamp] = matched.scatter(np.flatnonzero(w.chunk < 0), None)
-    out = pl.DataFrame({name: _ungroup(values, to_entities) for name, values in columns.items()})
+        columns[view.matched_timestamp] = _ungroup(
+            matched.scatter(np.flatnonzero(w.chunk < 0), None), to_entities
+        )
+    out = pl.DataFrame(columns)
     return out.with_columns(
         pl.col(a.name).fill_null(0) for a in view.aggregations if a.function == "count"
     )
@@ -410,9 +414,12 @@ def _encode(
     complete = (
         keys.select(pl.all_horizontal(pl.all().is_not_null())).to_series().to_numpy() & usable
     )
+    # Ids in key order: the files are sorted by key, so chunk rows, runs and entity groups
+    # are then all visited in one direction (sequential memory access).
     unique_keys = (
         keys.filter(complete)
         .unique()
+        .sort(view.join_keys)
         .with_row_index(_KEY_ID)
         .with_columns(pl.col(_KEY_ID).cast(pl.Int64))
     )
@@ -526,23 +533,26 @@ def _event_times(frame: pl.DataFrame, view: ViewSource) -> np.ndarray:
 
 
 def _gather(
-    batches: Batches, chunks: list[Chunk], winners: _Winners, columns: list[str], schema: pl.Schema
+    batches: Batches,
+    chunks: list[Chunk],
+    winners: _Winners,
+    columns: list[str],
+    schema: pl.Schema,
+    to_entities: np.ndarray,
 ) -> pl.DataFrame:
-    """The winners' ``columns``, one row per grouped entity row (null rows where none won)."""
-    by_chunk = np.argsort(winners.chunk, kind="stable")
-    bounds = np.searchsorted(winners.chunk[by_chunk], np.arange(len(chunks) + 1))
+    """The winners' ``columns`` in entity order (null rows where none won)."""
+    by_chunk, starts = _kernels.group_rows(winners.chunk, len(chunks))
     pieces = [pl.DataFrame(schema={c: schema[c] for c in columns})]
-    positions = [np.empty(0, np.int64)]
     for c, chunk in enumerate(chunks):
-        owners = by_chunk[bounds[c] : bounds[c + 1]]
+        owners = by_chunk[starts[c] : starts[c + 1]]
         if owners.size:
             pieces.append(batches.read(chunk, columns)[winners.row[owners]])
-            positions.append(owners)
     found = pl.concat([*pieces, pieces[0].clear(1)])
-    index = np.full(winners.chunk.size, found.height - 1, np.int64)
-    owners = np.concatenate(positions)
-    index[owners] = np.arange(owners.size)
-    return found[index]
+    # by_chunk lists the grouped rows with a winner in the order `found` holds them;
+    # the extra last slot (rows outside every group) and rows without one get the null row.
+    index = np.full(winners.chunk.size + 1, found.height - 1, np.int64)
+    index[by_chunk] = np.arange(by_chunk.size)
+    return found[index[to_entities]]
 
 
 def _ungroup(values: pl.Series, to_entities: np.ndarray) -> pl.Series:
