@@ -238,7 +238,7 @@ def _disparity(grouping: Grouping, y: np.ndarray, selected: np.ndarray, seed: in
         for g, key in enumerate(grouping.keys)
     ]
     reasons: dict[str, str] = {}
-    rates = [g.selection_rate for g in groups if g.n_rows]
+    rates = [g.n_selected / g.n_rows for g in groups if g.n_rows]
     dp_diff = max(rates) - min(rates)
     dp_ratio = min(rates) / max(rates) if max(rates) > 0 else None
     if dp_ratio is None:

@@ -233,16 +233,14 @@ class SliceReport:
         support = self.min_support if min_support is None else min_support
         sign = 1.0 if metric(self.task, name).higher_is_better else -1.0
         wanted = None if columns is None else set(columns)
-        candidates = [
-            s
-            for s in self.slices
-            if s.n_rows >= support
-            and s.metrics[name].value is not None
+        scored = [
+            (sign * value, -s.n_rows, i)
+            for i, s in enumerate(self.slices)
+            if (value := s.metrics[name].value) is not None
+            and s.n_rows >= support
             and (wanted is None or set(s.columns) == wanted)
         ]
-        if not candidates:
-            return None
-        return min(candidates, key=lambda s: (sign * s.metrics[name].value, -s.n_rows))
+        return self.slices[min(scored)[2]] if scored else None
 
     def get(self, key: Mapping[str, Any] | None = None, /, **values: Any) -> Slice:
         """The slice with these column values; a zero-support slice if no row has them.
