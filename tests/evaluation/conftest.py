@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 
 def binary_data(n: int, seed: int, *, decimals: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -12,8 +11,3 @@ def binary_data(n: int, seed: int, *, decimals: int = 2) -> tuple[np.ndarray, np
     y = rng.integers(0, 2, n)
     p = np.clip(0.25 * y + rng.uniform(0, 0.75, n), 0, 1)
     return y, np.round(p, decimals)
-
-
-@pytest.fixture
-def binary() -> tuple[np.ndarray, np.ndarray]:
-    return binary_data(600, seed=11)
