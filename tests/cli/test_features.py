@@ -218,6 +218,42 @@ def test_history_writes_the_point_in_time_result(ready, files, tmp_path, store_p
     assert api.equals(frame)
 
 
+def test_history_refuses_bad_entity_files(ready, tmp_path) -> None:
+    naive = tmp_path / "naive.csv"
+    naive.write_text("driver_id,event_timestamp\n1,2024-03-01 01:00:00\n")
+    out = tmp_path / "o.parquet"
+    result = ready(
+        "features", "history", "--entities", str(naive), "-f", "driver_stats:rate", "-o", str(out)
+    )
+    assert result.exit_code == 2 and "naive timestamps" in result.stderr and not out.exists()
+    ok = ready(
+        "features",
+        "history",
+        "--entities",
+        str(naive),
+        "-f",
+        "driver_stats:rate",
+        "-o",
+        str(out),
+        "--tz",
+        "UTC",
+    )
+    assert ok.exit_code == 0 and pl.read_parquet(out)["rate"].to_list() == [0.5]
+    bad_out = ready(
+        "features",
+        "history",
+        "--entities",
+        str(naive),
+        "-f",
+        "driver_stats:rate",
+        "-o",
+        str(tmp_path / "o.json"),
+        "--tz",
+        "UTC",
+    )
+    assert bad_out.exit_code == 2 and "neither .parquet nor .csv" in bad_out.stderr
+
+
 def test_history_can_save_a_dataset_that_rebuilds(ready, files, tmp_path) -> None:
     out = tmp_path / "train.csv"
     saved = ready(

@@ -239,3 +239,14 @@ def test_entity_timestamps_may_be_text_with_offsets(store) -> None:
     result = store.features.historical(entities, ["driver_stats:rate"])
     assert result["rate"].to_list() == [0.1]
     assert BASE.isoformat() == "2024-03-01T00:00:00+00:00"
+
+
+def test_entity_keys_of_the_wrong_type_are_refused(store) -> None:
+    store.features.apply([driver_stats()])
+    store.features.ingest("driver_stats", batch([(1, 0, 0.1, 1)]))
+    floats = pl.DataFrame({"driver_id": [1.0, float("nan")], "event_timestamp": [hours(1)] * 2})
+    with pytest.raises(InvalidInput, match="entity column driver_id is Float64"):
+        store.features.historical(floats, ["driver_stats:rate"])
+    numbers = pl.DataFrame({"driver_id": [1], "event_timestamp": [3]})
+    with pytest.raises(InvalidInput, match="is Int64, not a timestamp"):
+        store.features.historical(numbers, ["driver_stats:rate"])

@@ -97,13 +97,16 @@ def ingest(
     output.emit(report, human)
 
 
+def _check_out(out: Path) -> None:
+    if out.suffix.lower() not in (".parquet", ".pq", ".csv"):
+        raise InvalidInput(f"--out {out} is neither .parquet nor .csv", field="--out")
+
+
 def _write(frame: Any, out: Path) -> None:
     if out.suffix.lower() == ".csv":
         frame.write_csv(out)
-    elif out.suffix.lower() in (".parquet", ".pq"):
-        frame.write_parquet(out)
     else:
-        raise InvalidInput(f"--out {out} is neither .parquet nor .csv", field="--out")
+        frame.write_parquet(out)
 
 
 @app.command()
@@ -121,6 +124,7 @@ def history(
     save: str = typer.Option(None, "--save", help="Also save the result as a training dataset."),
 ) -> None:
     """Point-in-time correct features for every entity row, written to --out."""
+    _check_out(out)
     store = output.open_store()
     refs = _refs(features)
     options = {
