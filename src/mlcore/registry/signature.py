@@ -291,7 +291,7 @@ class Signature:
         schema = df.schema
         missing = [c.name for c in self.inputs if c.name not in schema]
         mistyped: dict[str, tuple[str, str]] = {}
-        selected = []
+        selected = []  # eager Series picks: no query plan for what is mostly a projection
         for spec in self.inputs:
             if spec.name not in schema:
                 continue
@@ -301,9 +301,9 @@ class Signature:
             except InvalidInput:
                 actual = str(dtype)
             if actual == spec.type:
-                selected.append(pl.col(spec.name))
+                selected.append(df.get_column(spec.name))
             elif cast_allowed(actual, spec.type):
-                selected.append(pl.col(spec.name).cast(_polars_dtype(spec.type)))
+                selected.append(df.get_column(spec.name).cast(_polars_dtype(spec.type)))
             else:
                 mistyped[spec.name] = (actual, spec.type)
         with_nulls: dict[str, int] = {}
@@ -314,7 +314,7 @@ class Signature:
             expected = set(self.columns)
             extra = [name for name in schema if name not in expected]
             raise SignatureMismatch(missing, mistyped, with_nulls, extra=extra)
-        return df.select(selected)
+        return pl.DataFrame(selected)
 
 
 def _missing_counts(df: pl.DataFrame, names: Sequence[str]) -> dict[str, int]:
@@ -542,13 +542,14 @@ def _prediction_columns(model: Any, inputs: Any, out: OutputSpec) -> list[pl.Ser
     proba = model.predict_proba(inputs)
     if _labels_from_probabilities(model):
         if proba.shape[1] == 2:
-            index = (proba[:, 1] > proba[:, 0]).astype(np.uint32)  # argmax, first on ties
+            index = (proba[:, 1] > proba[:, 0]).view(np.uint8)  # argmax, first on ties
         else:
-            index = proba.argmax(axis=1).astype(np.uint32)
-        # gather with a Series index: a NumPy one is converted at several times the cost
-        prediction = pl.Series("prediction", list(out.classes), dtype=dtype).gather(
-            pl.Series(index)
-        )
+            index = proba.argmax(axis=1)
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            prediction = pl.Series("prediction", np.asarray(out.classes)[index])
+        else:  # strings: a Polars gather, as NumPy string arrays convert slowly
+            labels = pl.Series("prediction", list(out.classes), dtype=dtype)
+            prediction = labels.gather(pl.Series(index))
     else:
         prediction = pl.Series("prediction", np.asarray(model.predict(inputs))).cast(dtype)
     if len(out.classes) == 2:
