@@ -6,7 +6,6 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from tests.registry.conftest import audit_length, snapshot
 
 from mlcore.errors import (
     Conflict,
@@ -19,6 +18,8 @@ from mlcore.errors import (
 from mlcore.registry import lifecycle
 from mlcore.registry.lifecycle import ApprovalRule
 from mlcore.registry.registry import Registry
+
+from .conftest import audit_length, snapshot
 
 # What each state allows, written out independently of lifecycle.TRANSITIONS.
 ALLOWED = {

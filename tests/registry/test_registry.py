@@ -11,10 +11,11 @@ import polars as pl
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from tests.registry.conftest import audit_length, fit, snapshot
 
 from mlcore.errors import CorruptArtifact, InvalidInput, NotFound, PermissionDenied
 from mlcore.registry.artifacts import UntrustedArtifact
+
+from .conftest import audit_length, fit, snapshot
 
 
 def test_versions_are_numbered_per_model(team, model) -> None:

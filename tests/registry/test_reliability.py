@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.registry.conftest import fit, training_frame
 
 import mlcore
 from mlcore.registry.artifacts import deserialize
+
+from .conftest import fit, training_frame
 
 _PRELUDE = textwrap.dedent(
     """

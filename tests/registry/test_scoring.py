@@ -7,12 +7,13 @@ from types import SimpleNamespace
 import numpy as np
 import polars as pl
 import pytest
-from tests.registry.conftest import fit, training_frame
 
 from mlcore.errors import CorruptArtifact, InvalidInput, NotFound
 from mlcore.registry import scoring
 from mlcore.registry.registry import Registry
 from mlcore.registry.signature import SignatureMismatch
+
+from .conftest import fit, training_frame
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.registry.conftest import TEAM, fit, training_frame
 
 import mlcore
 from mlcore.errors import InvalidInput
+
+from .conftest import TEAM, fit, training_frame
 
 # (model, owner, metrics, tags, features, final state) for each version registered.
 VERSIONS = [

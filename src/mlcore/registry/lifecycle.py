@@ -11,7 +11,8 @@
                                                       (only the version production held before)
 
 Each transition is a permission check, the state change and an audit entry in
-one catalog transaction (see :class:`mlcore.registry.registry.Registry`).
+one catalog transaction (see :class:`mlcore.registry.registry.Registry`);
+:func:`record_event` and :func:`move_pointer` write the last two.
 ``approve`` on an ``in_review`` version records the approval and moves it to
 ``approved`` once the approvals meet the :class:`ApprovalRule` in force; more
 approvals may be added to an approved version. Authors approve or reject
@@ -44,13 +45,16 @@ mlcore.errors.InvalidTransition: cannot release model:churn/3: it is in_review. 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mlcore.errors import InvalidInput, InvalidTransition
+from mlcore.registry.models import PointerMove
 
 if TYPE_CHECKING:
     from mlcore.registry.models import ModelVersion
@@ -64,8 +68,15 @@ __all__ = [
     "ReleaseGate",
     "State",
     "allowed_actions",
+    "approvals",
     "capability",
     "check",
+    "move_pointer",
+    "pointer",
+    "pointer_moves",
+    "record_event",
+    "requirement",
+    "run_gate",
 ]
 
 
@@ -241,3 +252,112 @@ def run_gate(gate: Any | None, version: ModelVersion, tx: Tx, evidence: str | No
         return evidence
     found = check_release(version, tx=tx, evidence=evidence)
     return evidence if found is None else str(found)
+
+
+# -- recording: lifecycle events and pointer moves, inside the caller's transaction --------
+
+
+def pointer(tx: Tx, name: str, alias: str) -> int | None:
+    """The version ``alias`` of ``name`` points at, or None."""
+    row = tx.fetchone(
+        "SELECT version FROM model_pointers WHERE model = ? AND alias = ?", [name, alias]
+    )
+    return None if row is None else int(row[0])
+
+
+def approvals(tx: Tx, name: str, version: int) -> list[Approval]:
+    """The approvals a version collected, oldest first."""
+    return [
+        Approval(actor, tuple(roles), at, reason)
+        for actor, roles, at, reason in tx.fetchall(
+            "SELECT actor, roles, acted_at, reason FROM model_events "
+            "WHERE model = ? AND version = ? AND action = 'approve' ORDER BY audit_seq",
+            [name, version],
+        )
+    ]
+
+
+def record_event(
+    tx: Tx,
+    record: ModelVersion,
+    action: str,
+    to_state: State,
+    reason: str | None = None,
+    evidence: str | None = None,
+    *,
+    details: dict[str, Any] | None = None,
+    new: bool = False,
+) -> ModelVersion:
+    """Append a lifecycle event (audit entry first, for its seq) and apply the new state."""
+    source = None if new else record.state
+    now = datetime.now(UTC)
+    facts = {"from": source, "to": to_state.value, "reason": reason, "evidence": evidence}
+    seq = tx.audit(f"models.{action}", record.subject, {**facts, **(details or {})})
+    tx.execute(
+        "INSERT INTO model_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            seq,
+            record.name,
+            record.version,
+            action,
+            source,
+            to_state.value,
+            now,
+            tx.actor,
+            sorted(tx.roles()),
+            reason,
+            evidence,
+        ],
+    )
+    if source is None or source == to_state:
+        return record
+    tx.execute(
+        "UPDATE model_versions SET state = ?, state_at = ? WHERE model = ? AND version = ?",
+        [to_state.value, now, record.name, record.version],
+    )
+    return dataclasses.replace(record, state=to_state.value, state_at=now)
+
+
+def move_pointer(
+    tx: Tx,
+    name: str,
+    alias: str,
+    action: str,
+    to_version: int | None,
+    reason: str | None,
+    evidence: str | None,
+) -> PointerMove:
+    """Move (or with ``to_version=None`` delete) a pointer, recording from where to where."""
+    now = datetime.now(UTC)
+    from_version = pointer(tx, name, alias)
+    seq = tx.audit(
+        f"models.pointer.{action}",
+        f"model:{name}@{alias}",
+        {"from": from_version, "to": to_version, "reason": reason, "evidence": evidence},
+    )
+    if to_version is None:
+        tx.execute("DELETE FROM model_pointers WHERE model = ? AND alias = ?", [name, alias])
+    else:
+        tx.execute(
+            "INSERT OR REPLACE INTO model_pointers VALUES (?, ?, ?, ?, ?)",
+            [name, alias, to_version, now, tx.actor],
+        )
+    tx.execute(
+        "INSERT INTO pointer_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, name, alias, action, from_version, to_version, now, tx.actor, reason, evidence],
+    )
+    return PointerMove(
+        seq, name, alias, action, from_version, to_version, now, tx.actor, reason, evidence
+    )
+
+
+def pointer_moves(tx: Tx, name: str) -> list[PointerMove]:
+    """Every pointer move of ``name``, oldest first."""
+    return [
+        PointerMove(*row)
+        for row in tx.fetchall(
+            "SELECT audit_seq, model, alias, action, from_version, to_version, moved_at, "
+            "moved_by, reason, evidence FROM pointer_moves WHERE model = ? ORDER BY audit_seq",
+            [name],
+        )
+    ]

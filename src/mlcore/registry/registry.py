@@ -34,7 +34,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -246,7 +245,7 @@ class Registry:
                     model_card.risk_tier,
                 ],
             )
-            self._event(
+            lifecycle.record_event(
                 tx,
                 record,
                 "register",
@@ -300,7 +299,7 @@ class Registry:
             if action in ("approve", "reject"):
                 self._check_reviewer(tx, record, action)
             if action == "approve":
-                approvals = self._approvals(tx, name, version)
+                approvals = lifecycle.approvals(tx, name, version)
                 if any(a.actor == tx.actor for a in approvals):
                     raise Conflict(
                         f"{tx.actor} already approved {record.subject}",
@@ -310,7 +309,7 @@ class Registry:
                 rule = lifecycle.requirement(self._gate(), record, tx)
                 if rule.failures([*approvals, mine]):
                     target = State(record.state)  # recorded, still waiting for more approvals
-            return self._event(tx, record, action, target, reason=reason)
+            return lifecycle.record_event(tx, record, action, target, reason=reason)
 
     def _check_reviewer(self, tx: Tx, record: ModelVersion, action: str) -> None:
         if record.created_by == tx.actor:
@@ -344,23 +343,25 @@ class Registry:
                 lifecycle.check(record.subject, "release", record.state)
                 gate = self._gate()
                 rule = lifecycle.requirement(gate, record, tx)
-                failures = rule.failures(self._approvals(tx, name, version))
+                failures = rule.failures(lifecycle.approvals(tx, name, version))
                 if failures:
                     raise GateFailed(
                         record.subject, failures, hint="Collect the missing approvals first"
                     )
                 evidence = lifecycle.run_gate(gate, record, tx, evidence)
-                previous = self._pointer(tx, name, PRODUCTION)
-                released = self._event(tx, record, "release", State.PRODUCTION, reason, evidence)
+                previous = lifecycle.pointer(tx, name, PRODUCTION)
+                released = lifecycle.record_event(
+                    tx, record, "release", State.PRODUCTION, reason, evidence
+                )
                 if previous is not None:
-                    self._event(
+                    lifecycle.record_event(
                         tx,
                         self._version(tx, name, previous),
                         "archive",
                         State.ARCHIVED,
                         reason=f"replaced in production by version {version}",
                     )
-                self._move(tx, name, PRODUCTION, "release", version, reason, evidence)
+                lifecycle.move_pointer(tx, name, PRODUCTION, "release", version, reason, evidence)
                 return released
         except GateFailed as blocked:
             with self._storage.transaction() as tx:
@@ -401,15 +402,17 @@ class Registry:
             current, target = chain[-1], chain[-2]
             restored = self._version(tx, name, target)
             lifecycle.check(restored.subject, "rollback", restored.state)
-            restored = self._event(tx, restored, "rollback", State.PRODUCTION, reason, evidence)
-            self._event(
+            restored = lifecycle.record_event(
+                tx, restored, "rollback", State.PRODUCTION, reason, evidence
+            )
+            lifecycle.record_event(
                 tx,
                 self._version(tx, name, current),
                 "archive",
                 State.ARCHIVED,
                 reason=f"rolled back to version {target}: {reason}",
             )
-            self._move(tx, name, PRODUCTION, "rollback", target, reason, evidence)
+            lifecycle.move_pointer(tx, name, PRODUCTION, "rollback", target, reason, evidence)
             return restored
 
     # -- aliases -----------------------------------------------------------------------
@@ -431,7 +434,7 @@ class Registry:
                     f"cannot point {alias} at {record.subject}: it is {record.state}",
                     hint="Point it at a draft, in-review, approved or production version",
                 )
-            return self._move(tx, name, alias, "alias", version, reason, None)
+            return lifecycle.move_pointer(tx, name, alias, "alias", version, reason, None)
 
     def remove_alias(self, name: str, alias: str, *, reason: str | None = None) -> PointerMove:
         """Delete the pointer ``alias`` of ``name``."""
@@ -439,12 +442,12 @@ class Registry:
         with self._storage.transaction() as tx:
             tx.require("models.alias")
             self._require_model(tx, name)
-            if self._pointer(tx, name, alias) is None:
+            if lifecycle.pointer(tx, name, alias) is None:
                 known = [a for (a,) in tx.fetchall(_POINTER_NAMES, [name])]
                 raise NotFound(
                     "alias", f"{name}@{alias}", candidates=[f"{name}@{a}" for a in known]
                 )
-            return self._move(tx, name, alias, "unalias", None, reason, None)
+            return lifecycle.move_pointer(tx, name, alias, "unalias", None, reason, None)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -586,7 +589,7 @@ class Registry:
                     action=action,
                     reason=reason,
                     evidence=evidence,
-                    approvals=tuple(a.to_dict() for a in self._approvals(tx, name, version)),
+                    approvals=tuple(a.to_dict() for a in lifecycle.approvals(tx, name, version)),
                 )
             versions = summaries(tx, Query(name=name))
         return ModelInfo(name, created_at, created_by, production, pointers, tuple(versions))
@@ -628,7 +631,7 @@ class Registry:
                     reason=m.reason,
                     evidence=m.evidence,
                 )
-                for m in self._moves(tx, name)
+                for m in lifecycle.pointer_moves(tx, name)
             ]
         return sorted(events + moves, key=lambda e: e.seq)
 
@@ -636,7 +639,7 @@ class Registry:
         """Every move of one pointer, oldest first: which version served, from when, by whom."""
         with self._storage.transaction() as tx:
             self._require_model(tx, name)
-            return [m for m in self._moves(tx, name) if m.alias == alias]
+            return [m for m in lifecycle.pointer_moves(tx, name) if m.alias == alias]
 
     # -- scoring -----------------------------------------------------------------------
 
@@ -713,106 +716,6 @@ class Registry:
         raise NotFound(
             "alias", f"{name}@{alias}", candidates=[f"{name}@{a}" for a in known], hint=hint
         )
-
-    def _pointer(self, tx: Tx, name: str, alias: str) -> int | None:
-        row = tx.fetchone(
-            "SELECT version FROM model_pointers WHERE model = ? AND alias = ?", [name, alias]
-        )
-        return None if row is None else int(row[0])
-
-    def _approvals(self, tx: Tx, name: str, version: int) -> list[Approval]:
-        return [
-            Approval(actor, tuple(roles), at, reason)
-            for actor, roles, at, reason in tx.fetchall(
-                "SELECT actor, roles, acted_at, reason FROM model_events "
-                "WHERE model = ? AND version = ? AND action = 'approve' ORDER BY audit_seq",
-                [name, version],
-            )
-        ]
-
-    def _event(
-        self,
-        tx: Tx,
-        record: ModelVersion,
-        action: str,
-        to_state: State,
-        reason: str | None = None,
-        evidence: str | None = None,
-        *,
-        details: dict[str, Any] | None = None,
-        new: bool = False,
-    ) -> ModelVersion:
-        """Append a lifecycle event (audit entry first, for its seq) and apply the new state."""
-        source = None if new else record.state
-        now = datetime.now(UTC)
-        facts = {"from": source, "to": to_state.value, "reason": reason, "evidence": evidence}
-        seq = tx.audit(f"models.{action}", record.subject, {**facts, **(details or {})})
-        tx.execute(
-            "INSERT INTO model_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                seq,
-                record.name,
-                record.version,
-                action,
-                source,
-                to_state.value,
-                now,
-                tx.actor,
-                sorted(tx.roles()),
-                reason,
-                evidence,
-            ],
-        )
-        if source is None or source == to_state:
-            return record
-        tx.execute(
-            "UPDATE model_versions SET state = ?, state_at = ? WHERE model = ? AND version = ?",
-            [to_state.value, now, record.name, record.version],
-        )
-        return dataclasses.replace(record, state=to_state.value, state_at=now)
-
-    def _move(
-        self,
-        tx: Tx,
-        name: str,
-        alias: str,
-        action: str,
-        to_version: int | None,
-        reason: str | None,
-        evidence: str | None,
-    ) -> PointerMove:
-        """Move (or with ``to_version=None`` delete) a pointer, recording from where to where."""
-        now = datetime.now(UTC)
-        from_version = self._pointer(tx, name, alias)
-        seq = tx.audit(
-            f"models.pointer.{action}",
-            f"model:{name}@{alias}",
-            {"from": from_version, "to": to_version, "reason": reason, "evidence": evidence},
-        )
-        if to_version is None:
-            tx.execute("DELETE FROM model_pointers WHERE model = ? AND alias = ?", [name, alias])
-        else:
-            tx.execute(
-                "INSERT OR REPLACE INTO model_pointers VALUES (?, ?, ?, ?, ?)",
-                [name, alias, to_version, now, tx.actor],
-            )
-        tx.execute(
-            "INSERT INTO pointer_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [seq, name, alias, action, from_version, to_version, now, tx.actor, reason, evidence],
-        )
-        return PointerMove(
-            seq, name, alias, action, from_version, to_version, now, tx.actor, reason, evidence
-        )
-
-    def _moves(self, tx: Tx, name: str) -> list[PointerMove]:
-        return [
-            PointerMove(*row)
-            for row in tx.fetchall(
-                "SELECT audit_seq, model, alias, action, from_version, to_version, moved_at, "
-                "moved_by, reason, evidence FROM pointer_moves WHERE model = ? ORDER BY audit_seq",
-                [name],
-            )
-        ]
 
 
 _POINTER_NAMES = "SELECT alias FROM model_pointers WHERE model = ? ORDER BY alias"
