@@ -21,45 +21,25 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import NotFound
 from mlcore.features import plan as plans
-from mlcore.features.store import check_snapshot
+from mlcore.features.store import check_snapshot, view_files
 
 if TYPE_CHECKING:
     import polars as pl
 
     from mlcore.features.definitions import Definition
-    from mlcore.store import DataFile, Storage, Tx
+    from mlcore.store import DataFile, Storage
 
 __all__ = ["describe", "search", "stats", "summary"]
 
 ModelsHook = Callable[[Sequence[str]], Any]
 
 
-def _view_files(
-    tx: Tx, views: Sequence[Definition], at: int | None = None
-) -> dict[str, list[DataFile]]:
-    """The data files retrieval reads for each view (after its last forced restart)."""
-    since = {d.name: d.data_since for d in views}
-    found: dict[str, list[DataFile]] = {name: [] for name in since}
-    for f in tx.visible_files("features", list(since), at=at):
-        if f.owner in since and (f.seq or 0) > since[f.owner]:
-            found[f.owner].append(f)
-    return found
-
-
-def _current(tx: Tx, name: str, at: int | None = None) -> Definition:
-    views = plans.in_force(tx, at=at, kind="view")
-    if ("view", name) not in views:
-        raise NotFound("feature view", name, candidates=[n for _, n in views])
-    return views[("view", name)]
-
-
 def summary(storage: Storage) -> list[dict[str, Any]]:
     """One entry per view: version, entities, features, owner, tags, rows and files."""
     with storage.transaction() as tx:
         views = list(plans.in_force(tx, kind="view").values())
-        files = _view_files(tx, views)
+        files = view_files(tx, views)
     return [
         {
             "view": d.name,
@@ -80,9 +60,9 @@ def summary(storage: Storage) -> list[dict[str, Any]]:
 def describe(storage: Storage, name: str, *, models: ModelsHook | None = None) -> dict[str, Any]:
     """A view's definition, versions, data, online table, datasets and users."""
     with storage.transaction() as tx:
-        current = _current(tx, name)
+        current = plans.current_view(tx, name)
         history = plans.versions(tx, "view", name)
-        files = _view_files(tx, [current])[name]
+        files = view_files(tx, [current])[name]
         online = tx.records(
             "SELECT seq, version, materialized_at, data_snapshot FROM feature_online "
             "WHERE view = ? ORDER BY seq DESC LIMIT 1",
@@ -286,8 +266,8 @@ def stats(
     """Per-feature statistics of a view's data at a snapshot (default: now)."""
     with storage.transaction() as tx:
         snapshot = check_snapshot(tx, as_of)
-        view = _current(tx, name, at=snapshot)
-        files = _view_files(tx, [view], at=snapshot)[name]
+        view = plans.current_view(tx, name, at=snapshot)
+        files = view_files(tx, [view], at=snapshot)[name]
         data_snapshot = max((f.seq or 0 for f in files), default=0)
         cached = tx.fetchone(
             "SELECT stats FROM feature_stats WHERE view = ? AND version = ? AND data_snapshot = ?",

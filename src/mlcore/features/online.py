@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.features import plan as plans
 from mlcore.features.ingest import write_file
-from mlcore.features.store import ResolvedView, check_snapshot, parse_refs, view_source
+from mlcore.features.store import (
+    ResolvedView,
+    check_snapshot,
+    parse_refs,
+    view_files,
+    view_source,
+)
 from mlcore.store import CATALOG_FILE
 
 if TYPE_CHECKING:
@@ -81,10 +87,7 @@ def materialize(
             if name not in known:
                 raise NotFound("feature view", name, candidates=known)
         chosen = [known[n] for n in (wanted or known)]
-        files: dict[str, list[DataFile]] = {d.name: [] for d in chosen}
-        for f in tx.visible_files("features", list(files)):
-            if f.owner in files and (f.seq or 0) > known[f.owner].data_since:
-                files[f.owner].append(f)
+        files = view_files(tx, chosen)
     now = datetime.now(UTC)
     written: list[tuple[Definition, DataFile | None]] = []
     for d in chosen:

@@ -39,13 +39,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import Conflict, InvalidInput
+from mlcore.errors import Conflict, InvalidInput, NotFound
 from mlcore.features.definitions import Definition, Entity, FeatureView, fingerprint
 
 if TYPE_CHECKING:
     from mlcore.store import Storage, Tx
 
-__all__ = ["Change", "Plan", "apply", "diff_entity", "diff_view", "in_force", "make_plan"]
+__all__ = [
+    "Change",
+    "Plan",
+    "apply",
+    "current_view",
+    "diff_entity",
+    "diff_view",
+    "in_force",
+    "make_plan",
+]
 
 DEFINITIONS_OWNER = "_definitions"  # never a valid view name: data files of views can't clash
 
@@ -243,6 +252,14 @@ def in_force(
     )
     found = {(d.kind, d.name): d for d in map(_row, rows)}
     return {k: d for k, d in found.items() if removed or d.status == "active"}
+
+
+def current_view(tx: Tx, name: str, *, at: int | None = None) -> Definition:
+    """The view's version in force at snapshot ``at`` (default: now); NotFound suggests names."""
+    views = in_force(tx, at=at, kind="view")
+    if ("view", name) not in views:
+        raise NotFound("feature view", name, candidates=[n for _, n in views])
+    return views[("view", name)]
 
 
 def versions(tx: Tx, kind: str, name: str) -> list[Definition]:

@@ -95,6 +95,19 @@ def check_snapshot(tx: Tx, as_of: int | None) -> int:
     return as_of
 
 
+def view_files(
+    tx: Tx, views: Sequence[Definition], *, at: int | None = None
+) -> dict[str, list[DataFile]]:
+    """Per view, the data files retrieval reads at snapshot ``at``, in ingestion order:
+    those visible then and ingested after the view's last forced restart."""
+    since = {d.name: d.data_since for d in views}
+    found: dict[str, list[DataFile]] = {name: [] for name in since}
+    for f in tx.visible_files("features", list(since), at=at):
+        if f.owner in since and (f.seq or 0) > since[f.owner]:
+            found[f.owner].append(f)
+    return found
+
+
 def parse_refs(features: str | Sequence[str]) -> list[tuple[str, str]]:
     refs = [features] if isinstance(features, str) else list(features)
     if not refs:
@@ -142,10 +155,7 @@ def resolve(
         else:
             candidates = [f"{view}:{n}" for n in names]
             raise NotFound("feature", f"{view}:{feature}", candidates=candidates)
-    files: dict[str, list[DataFile]] = {name: [] for name in chosen}
-    for f in tx.visible_files("features", list(chosen), at=snapshot):
-        if f.owner is not None and f.seq is not None and f.seq > chosen[f.owner].data_since:
-            files[f.owner].append(f)
+    files = view_files(tx, list(chosen.values()), at=snapshot)
     views, columns, column_refs = [], [], []
     owner_of: dict[str, list[str]] = {}
     for name, definition in chosen.items():
@@ -316,10 +326,7 @@ class FeatureStore:
                     return found
                 known = [f"{name} v{d.version}" for d in plans.versions(tx, "view", name)]
                 raise NotFound("feature view version", f"{name} v{version}", candidates=known)
-            views = plans.in_force(tx, kind="view")
-            if ("view", name) not in views:
-                raise NotFound("feature view", name, candidates=[n for _, n in views])
-            return views[("view", name)]
+            return plans.current_view(tx, name)
 
     def versions(self, name: str, *, kind: str = "view") -> list[Definition]:
         """Every recorded version of a view (or entity), oldest first."""
@@ -358,10 +365,7 @@ class FeatureStore:
         name = view.name if isinstance(view, FeatureView) else view
         with self.storage.transaction() as tx:
             tx.require("features.ingest")
-            views = plans.in_force(tx, kind="view")
-        if ("view", name) not in views:
-            raise NotFound("feature view", name, candidates=[n for _, n in views])
-        definition = views[("view", name)]
+            definition = plans.current_view(tx, name)
         if data is None:
             data = view.source if isinstance(view, FeatureView) else definition.spec.get("source")
             if data is None:
