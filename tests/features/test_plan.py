@@ -25,6 +25,10 @@ def test_first_apply_adds_and_a_second_is_a_no_op(store) -> None:
     before = state(store)
     again = store.features.apply([driver_stats()])
     assert _actions(again) == {"entity:driver": "unchanged", "view:driver_stats": "unchanged"}
+    assert (
+        again.render()
+        == "0 added, 0 changed, 0 removed, 2 unchanged (0 breaking; nothing to apply)"
+    )
     assert state(store) == before
     assert [v.version for v in store.features.versions("driver_stats")] == [1]
 

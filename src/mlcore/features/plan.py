@@ -144,7 +144,7 @@ class Plan:
             lines.append(f"{marks[c.action]} {c.kind} {c.name}  {where}{label}")
             lines.extend(f"    {d}" for d in c.details)
         n = {a: len(self._with(a)) for a in ("add", "change", "remove", "unchanged")}
-        verb = "applied" if self.applied else "to apply"
+        verb = "applied" if self.applied else "to apply" if self.pending else "nothing to apply"
         lines.append(
             f"{n['add']} added, {n['change']} changed, {n['remove']} removed, "
             f"{n['unchanged']} unchanged ({len(self.breaking)} breaking; {verb})"
