@@ -180,6 +180,14 @@ def test_memory_unsafe_types_are_refused_unless_trusted(name):
     assert isinstance(caught.value, CheckFailed)
 
 
+def test_trusting_some_types_still_refuses_the_others():
+    model, _ = fitted("knn")
+    data = serialize(model).data
+    with pytest.raises(UntrustedArtifact) as caught:
+        deserialize(data, trusted=["sklearn.neighbors._kd_tree.KDTree", TREE])
+    assert caught.value.types == ["sklearn.metrics._dist_metrics.EuclideanDistance64"]
+
+
 @pytest.mark.parametrize("name", ["kbins", "calibrated", "hgb_categorical"])
 def test_mlcore_trust_list_is_what_loads_standard_pipelines(name):
     # skops alone refuses these; the extra types in MLCORE_TRUSTED make them load.
