@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from mlcore.tui import keymap
-from mlcore.tui.widgets import Prompt, RowsTable, StatusBar
+from mlcore.tui.widgets import KeyBar, Prompt, RowsTable, StatusBar
 
 if TYPE_CHECKING:
     from mlcore.tui.app import MlcoreApp
@@ -83,7 +83,7 @@ class ViewScreen(Screen):
         yield from self.body()
         yield Prompt()
         yield StatusBar()
-        yield Footer()
+        yield KeyBar(self.VIEW, read_only=self.mlcore.read_only)
 
     def heading(self) -> str:
         text = " › ".join(("mlcore", *(self.crumbs or (keymap.SCREENS[self.VIEW],))))
