@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from builders import build  # noqa: E402
+from builders import build
 
 FIXED_NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import make_app, settle
 from textual.widgets import Input, Static
 
+from conftest import make_app, settle
 from mlcore.api import Store
 from mlcore.errors import GateFailed
 from mlcore.tui.data import DataAccess
@@ -92,7 +92,7 @@ async def test_release_then_rollback_with_a_required_reason(tui_store) -> None:
         await pilot.press("b")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmScreen)
-        assert "reason (required)" == app.screen.query_one("#reason", Input).placeholder
+        assert app.screen.query_one("#reason", Input).placeholder == "reason (required)"
         await pilot.press("enter")  # no reason: refused by the dialog itself
         assert isinstance(app.screen, ConfirmScreen)
         assert "rollback needs a reason" in notes(app)
@@ -134,9 +134,9 @@ async def test_denied_and_not_allowed_show_the_reason(tui_store) -> None:
 class _Gate:
     """An evaluation capability whose policy fails one block rule."""
 
-    failures = [
-        {"rule": "auc_min", "value": 0.9, "threshold": 0.95, "message": "AUC below policy"}
-    ]
+    failures = (
+        {"rule": "auc_min", "value": 0.9, "threshold": 0.95, "message": "AUC below policy"},
+    )
 
     def gate(self, name: str, version: int) -> dict[str, Any]:
         return {"rules": [{**f, "status": "fail"} for f in self.failures]}
@@ -184,9 +184,7 @@ async def test_read_only_turns_every_verb_off(tui_store) -> None:
             await pilot.press(key)
             await settle(pilot)
             assert not isinstance(app.screen, ConfirmScreen)
-            assert f"read-only: {verb} is off (the TUI was started with --read-only)" in notes(
-                app
-            )
+            assert f"read-only: {verb} is off (the TUI was started with --read-only)" in notes(app)
     assert tui_store.info()["audit_entries"] == before
 
 

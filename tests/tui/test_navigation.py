@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_app, settle
 from textual.widgets import Static
 
+from conftest import make_app, settle
 from mlcore.tui import keymap
 from mlcore.tui.data import DataAccess
 from mlcore.tui.screens.audit import AuditEntryScreen, AuditScreen

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import textwrap
 
 from conftest import FakeData, make_app, overview_model, settle
-
 from mlcore.errors import StoreBusy
 from mlcore.tui.data import DataAccess
 from mlcore.tui.screens.audit import AuditScreen
@@ -141,10 +141,8 @@ async def test_a_second_process_writes_while_the_tui_runs(tui_store) -> None:
             await pilot.press("ctrl+r")
             await settle(pilot)
             statuses.add(app.status.tone)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(writer.wait(), 0.05)
-            except TimeoutError:
-                pass
         out, err = await writer.communicate()
         assert writer.returncode == 0, err.decode()[-2000:]
         assert out.decode() == "wrote\n"
