@@ -163,3 +163,12 @@ def test_pandas_nullable_integers_become_nulls() -> None:
     profile = ReferenceProfile.fit(frame)
     assert profile.reference.columns["x"].missing == 1
     assert pa.types.is_int64(pa.Table.from_pandas(frame).schema.field("x").type)
+
+
+def test_equal_width_bins_split_the_robust_range_evenly(rng: np.random.Generator) -> None:
+    profile = numeric_profile(rng.normal(size=20_000), bins=8, binning="equal_width")
+    layout = profile.layouts["x"]
+    widths = np.diff(np.concatenate([[layout.a], layout.bin_edges, [layout.b]]))
+    np.testing.assert_allclose(widths, (layout.b - layout.a) / 8, rtol=1e-3)
+    with pytest.raises(InvalidInput, match="binning 'log'"):
+        numeric_profile(rng.normal(size=10), binning="log")

@@ -25,7 +25,7 @@ Kind = Literal["numeric", "categorical"]
 
 #: Values per kernel call: long columns are cut into pieces of this size so that
 #: both cores work on them, and results do not depend on the number of cores.
-PIECE = 1 << 20
+PIECE = 1 << 18
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -106,20 +106,21 @@ def float_chunks(column: pa.ChunkedArray) -> Iterator[tuple[np.ndarray, np.ndarr
         n = len(chunk)
         if n == 0:
             continue
-        validity_buf, data_buf = chunk.buffers()[:2]
-        values = np.frombuffer(data_buf, dtype=np.float64, count=chunk.offset + n)
+        values = _float_buffer(chunk)
+        validity_buf = chunk.buffers()[0]
         validity = (
             np.frombuffer(validity_buf, dtype=np.uint8)
             if validity_buf is not None and chunk.null_count > 0
             else _EMPTY_BITMAP
         )
         for start in range(0, n, PIECE):
-            stop = min(start + PIECE, n)
-            yield (
-                values[chunk.offset + start : chunk.offset + stop],
-                validity,
-                chunk.offset + start,
-            )
+            yield values[start : start + PIECE], validity, chunk.offset + start
+
+
+def _float_buffer(chunk: pa.Array) -> np.ndarray:
+    """The values of a float64 Arrow array, as a read-only view of its data buffer."""
+    data = np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=chunk.offset + len(chunk))
+    return data[chunk.offset :]
 
 
 def string_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -149,14 +150,21 @@ def sample_finite(column: pa.ChunkedArray, size: int, seed: int, n_finite: int) 
         return finite_values(column)
     rng = np.random.default_rng(seed)
     index = np.sort(rng.integers(0, len(column), size=size))
-    picked = pc.take(column, pa.array(index))
-    values = pc.cast(picked, pa.float64()).to_numpy(zero_copy_only=False)
+    if column.num_chunks == 1 and column.null_count == 0 and column.type == pa.float64():
+        values = _float_buffer(column.chunk(0))[index]
+    else:
+        values = _take(column, index)
     values = values[np.isfinite(values)]
     if len(values) >= min(n_finite, size) // 4:
         return values
     # A mostly-missing column: sample among its finite values instead.
     values = finite_values(column)
     return values[np.sort(rng.integers(0, len(values), size=size))]
+
+
+def _take(column: pa.ChunkedArray, index: np.ndarray) -> np.ndarray:
+    picked = pc.take(column, pa.array(index))
+    return pc.cast(picked, pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def run_parallel(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:

@@ -46,6 +46,8 @@ one long column) are summarised in parallel threads.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
@@ -104,30 +106,46 @@ def merge_moments(moments, n, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST_FINITE)
-def _finite_block_moments(block, moments):  # type: ignore[no-untyped-def]
+def _fast_sums(block):  # type: ignore[no-untyped-def]
     # Kernels take block *views* indexed from 0: with a non-negative index known
     # to the compiler, the loops vectorise.
     total = 0.0
     lo = block[0]
     hi = block[0]
-    n = block.shape[0]
-    for i in range(n):
+    for i in range(block.shape[0]):
         x = block[i]
         total += x
         lo = np.minimum(lo, x)
         hi = np.maximum(hi, x)
-    mean = total / n
+    return total, lo, hi
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST_FINITE)
+def _fast_m2(block, mean):  # type: ignore[no-untyped-def]
     m2 = 0.0
-    for i in range(n):
+    for i in range(block.shape[0]):
         d = block[i] - mean
         m2 += d * d
-    merge_moments(moments, n, mean, m2, lo, hi)
+    return m2
+
+
+@numba.njit(cache=True, nogil=True)
+def _fold_finite_block(block, total, lo, hi, moments):  # type: ignore[no-untyped-def]
+    # Two passes (mean, then squared deviations) keep the variance exact to
+    # rounding however far the data sits from zero; the block is in cache.
+    n = block.shape[0]
+    mean = total / n
+    merge_moments(moments, n, mean, _fast_m2(block, mean), lo, hi)
+
+
+@numba.njit(cache=True, nogil=True)
+def _finite_block_moments(block, moments):  # type: ignore[no-untyped-def]
+    total, lo, hi = _fast_sums(block)
+    _fold_finite_block(block, total, lo, hi, moments)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
 def _masked_block_moments(block, validity, offset, moments):  # type: ignore[no-untyped-def]
-    # Two passes (mean, then squared deviations) keep the variance exact to
-    # rounding however far the data sits from zero.
     has_validity = validity.shape[0] > 0
     n = 0
     total = 0.0
@@ -154,15 +172,6 @@ def _masked_block_moments(block, validity, offset, moments):  # type: ignore[no-
 
 
 @numba.njit(cache=True, nogil=True)
-def _is_finite_block(block):  # type: ignore[no-untyped-def]
-    bad = 0
-    for i in range(block.shape[0]):
-        x = block[i]
-        bad += x - x != 0.0
-    return bad == 0
-
-
-@numba.njit(cache=True, nogil=True)
 def finite_range(values: np.ndarray, validity: np.ndarray, offset: int, moments: np.ndarray):  # type: ignore[no-untyped-def]
     """Fold the finite, valid values of a chunk into ``moments``.
 
@@ -174,10 +183,14 @@ def finite_range(values: np.ndarray, validity: np.ndarray, offset: int, moments:
     has_validity = validity.shape[0] > 0
     for start in range(0, n, BLOCK):
         block = values[start : min(start + BLOCK, n)]
-        if not has_validity and _is_finite_block(block):
-            _finite_block_moments(block, moments)
-        else:
-            _masked_block_moments(block, validity, offset + start, moments)
+        if not has_validity:
+            # Optimistic: a NaN or an infinity turns the sum non-finite, and
+            # only then does the block take the masked path.
+            total, lo, hi = _fast_sums(block)
+            if math.isfinite(total):
+                _fold_finite_block(block, total, lo, hi, moments)
+                continue
+        _masked_block_moments(block, validity, offset + start, moments)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -282,6 +295,7 @@ def count_column(  # type: ignore[no-untyped-def]
     specials: np.ndarray,
     moments: np.ndarray,
     tails: np.ndarray,
+    with_moments: bool = True,
 ):
     """Add one column chunk to a numeric summary, in place.
 
@@ -305,6 +319,8 @@ def count_column(  # type: ignore[no-untyped-def]
     cells, specials, moments, tails
         Accumulators: stored cell counts, null / NaN / -inf / +inf counts,
         moments of finite values, summed distances beyond the robust range.
+    with_moments
+        False leaves ``moments`` alone (a reference whose moments are known).
     """
     n = values.shape[0]
     lo, hi, a, b, inv = bounds[0], bounds[1], bounds[2], bounds[3], bounds[4]
@@ -332,6 +348,8 @@ def count_column(  # type: ignore[no-untyped-def]
                 specials,
                 tails,
             )
+        if not with_moments:
+            continue
         if unusual == 0:
             _finite_block_moments(block, moments)
         else:

@@ -13,10 +13,12 @@ reproducible from stored summaries alone:
 * ``cell_starts``: the fine slots where stored cells begin, the union of an
   equal-width grid (``grid`` cells, for Wasserstein), reference-quantile cells
   (``quantile_grid`` cells of about equal reference mass, for KS) and the bins;
-* ``bin_starts``: the fine slots where PSI bins begin: for each level k/bins,
-  the first slot boundary at which the reference CDF reaches it. Duplicates
-  collapse, so a discrete column gets fewer, exact bins. Bins are open-ended:
-  the first takes everything below, the last everything above.
+* ``bin_starts``: the fine slots where PSI bins begin: by default, for each
+  level k/bins, the first slot boundary at which the reference CDF reaches it
+  (duplicates collapse, so a discrete column gets fewer, exact bins); with
+  ``binning="equal_width"``, equal parts of the robust range. Bins are
+  open-ended: the first takes everything below, the last everything above. A
+  constant column gets three bins: below, at and above its value.
 
 Because membership is the slot formula and not a comparison with an edge, bin
 counts are exact and a raw value's bin is computed the same way by the kernels
@@ -28,9 +30,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +47,8 @@ from mlcore.monitoring.summary import CategoricalSummary, NumericSummary
 __all__ = ["CategoricalLayout", "NumericLayout", "fingerprint"]
 
 ROBUST_LEVELS = (0.001, 0.999)
+_T = TypeVar("_T")
+_S = TypeVar("_S")
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
@@ -61,6 +66,28 @@ def _level_starts(fine: np.ndarray, levels: np.ndarray) -> np.ndarray:
     cdf = np.cumsum(fine)[1:-3] / max(fine.sum(), 1)  # mass below each slot boundary 0..L+1
     starts = np.searchsorted(cdf, levels, side="left")
     return starts[(starts > 0) & (starts <= len(fine) - 5)]
+
+
+def _range_piece(piece: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
+    moments = kernels.new_moments()
+    kernels.finite_range(*piece, moments)
+    return moments
+
+
+def call(task: Callable[[], _T]) -> _T:
+    return task()
+
+
+def merge_all(empty: _S, parts: list[_S]) -> _S:
+    """Merge summaries (or moments arrays) in order."""
+    for part in parts:
+        empty = empty.merge(part)  # type: ignore[attr-defined]
+    return empty
+
+
+def _equal_starts(resolution: int, parts: int) -> np.ndarray:
+    """Inner slot boundaries cutting the fine grid into ``parts`` equal widths."""
+    return np.unique(np.linspace(0, resolution + 1, parts + 1).round().astype(np.int64))[1:-1]
 
 
 @dataclass(eq=False)
@@ -92,9 +119,9 @@ class NumericLayout:
         # Fine index -> stored cell: below, lower tail, inner cells, upper tail, above.
         slot_to_cell = np.empty(n_fine, dtype=np.int64)
         slot_to_cell[:2] = [0, 1]
-        slot_to_cell[2:-2] = 2 + np.searchsorted(
-            starts, np.arange(self.resolution + 1), side="right"
-        )
+        opens_cell = np.zeros(self.resolution + 1, dtype=np.int64)
+        opens_cell[starts] = 1
+        slot_to_cell[2:-2] = 2 + np.cumsum(opens_cell)
         slot_to_cell[-2:] = [len(starts) + 3, len(starts) + 4]
         self.slot_to_cell = slot_to_cell
         first_fine_of_cell = np.concatenate([[0, 1, 2], starts + 2, [n_fine - 2, n_fine - 1]])
@@ -153,50 +180,56 @@ class NumericLayout:
         index = self.fine_index(values)
         return np.bincount(self.slot_to_cell[index[index >= 0]], minlength=self.n_cells)
 
+    def count_tasks(
+        self, column: pa.ChunkedArray, *, with_moments: bool = True
+    ) -> list[Callable[[], NumericSummary]]:
+        """Independent jobs, one per piece of the column; their results merge into its summary.
+
+        The kernels release the GIL, so a caller runs the jobs of every column
+        on a thread pool at once (see :meth:`ReferenceProfile.summarise`).
+        """
+        return [partial(self._count_piece, piece, with_moments) for piece in float_chunks(column)]
+
     def count(self, column: pa.ChunkedArray) -> NumericSummary:
         """Summarise a numeric column (any numeric Arrow type) on this layout."""
-        pieces = list(float_chunks(column))
-        parts = run_parallel(self._count_piece, pieces)
-        summary = self.empty()
-        for part in parts:
-            summary = summary.merge(part)
-        return summary
+        return merge_all(self.empty(), run_parallel(call, self.count_tasks(column)))
 
-    def _count_piece(self, piece: tuple[np.ndarray, np.ndarray, int]) -> NumericSummary:
+    def _count_piece(
+        self, piece: tuple[np.ndarray, np.ndarray, int], with_moments: bool = True
+    ) -> NumericSummary:
         values, validity, offset = piece
         out = self.empty()
         scratch = np.zeros(len(self.slot_to_cell), dtype=np.int64)
         kernels.count_column(
             values, validity, offset, self.bounds, self.slot_to_cell, scratch,
-            out.cells, out.specials, out.moments, out.tails,
+            out.cells, out.specials, out.moments, out.tails, with_moments,
         )  # fmt: skip
         return out
 
     def bin_counts(self, summary: NumericSummary) -> np.ndarray:
         """Counts per PSI bin of the non-missing values (infinities in the outer bins)."""
-        return np.bincount(self.bin_of_cell, weights=summary.cells, minlength=self.n_bins).astype(
-            np.int64
-        )
+        counts = np.bincount(self.bin_of_cell, weights=summary.cells, minlength=self.n_bins)
+        return counts.astype(np.int64)
 
-    # -- fitting ------------------------------------------------------------------
+    # -- fitting: range -> fine grid -> cells and bins --------------------------------
+
+    @staticmethod
+    def range_tasks(column: pa.ChunkedArray) -> list[Callable[[], np.ndarray]]:
+        """Jobs whose merged results are the moments (count, mean, M2, min, max) of a column."""
+        return [partial(_range_piece, piece) for piece in float_chunks(column)]
 
     @classmethod
-    def fit(
+    def fine_grid(
         cls,
         name: str,
         column: pa.ChunkedArray,
+        moments: np.ndarray,
         *,
-        bins: int,
-        grid: int,
-        quantile_grid: int,
         resolution: int,
         sample_size: int,
         seed: int,
-    ) -> tuple[NumericLayout, NumericSummary]:
-        """Fit the layout of a reference column; return it with the column's summary."""
-        moments = kernels.new_moments()
-        for values, validity, offset in float_chunks(column):
-            kernels.finite_range(values, validity, offset, moments)
+    ) -> NumericLayout:
+        """A provisional layout whose cells are the fine slots, from the column's moments."""
         count, _, m2, lo, hi = (float(v) for v in moments)
         if count == 0:
             raise InvalidInput(
@@ -211,36 +244,53 @@ class NumericLayout:
                 field=name,
             )
         sample = np.sort(sample_finite(column, sample_size, seed, int(count)))
-        q_lo, q25, q75, q_hi = np.quantile(sample, [ROBUST_LEVELS[0], 0.25, 0.75, ROBUST_LEVELS[1]])
+        levels = [ROBUST_LEVELS[0], 0.25, 0.75, ROBUST_LEVELS[1]]
+        q_lo, q25, q75, q_hi = np.quantile(sample, levels, method="linear")
         a, b = (max(lo, q_lo), min(hi, q_hi)) if q_hi > q_lo else (lo, hi)
-        std = math.sqrt(m2 / count)
-        provisional = cls(
-            lo, hi, a, b, resolution, np.arange(1, resolution + 1), np.zeros(0, np.int64), 0.0, std
+        every_slot = np.arange(1, resolution + 1)
+        scale = float(q75 - q25) / 1.349
+        return cls(
+            lo,
+            hi,
+            a,
+            b,
+            resolution,
+            every_slot,
+            np.zeros(0, np.int64),
+            scale,
+            math.sqrt(m2 / count),
         )
-        counted = provisional.count(column)
-        fine = counted.cells
-        equal_width = np.unique(np.linspace(0, resolution + 1, grid + 1).round().astype(np.int64))[
-            1:-1
-        ]
-        quantile_cells = _level_starts(fine, np.arange(1, quantile_grid) / quantile_grid)
-        if lo == hi:
+
+    def refine(
+        self,
+        fine: NumericSummary,
+        moments: np.ndarray,
+        *,
+        bins: int,
+        binning: str,
+        grid: int,
+        quantile_grid: int,
+    ) -> tuple[NumericLayout, NumericSummary]:
+        """The final layout and reference summary, from the reference's fine counts and moments."""
+        counts = fine.cells
+        if self.lo == self.hi:
             # A constant column: bins for below, at and above the constant.
             bin_starts = np.array([0, 1])
+        elif binning == "equal_width":
+            bin_starts = _equal_starts(self.resolution, bins)
         else:
-            bin_starts = np.unique(_level_starts(fine, np.arange(1, bins) / bins))
-        cell_starts = np.unique(
-            np.concatenate([equal_width, quantile_cells, bin_starts[bin_starts > 0]])
-        )
-        scale = float(q75 - q25) / 1.349
-        layout = cls(lo, hi, a, b, resolution, cell_starts, bin_starts, scale, std)
-        reference = NumericSummary(
-            np.bincount(layout.slot_to_cell, weights=fine, minlength=layout.n_cells).astype(
-                np.int64
-            ),
-            counted.specials,
-            counted.moments,
-            counted.tails,
-        )
+            bin_starts = np.unique(_level_starts(counts, np.arange(1, bins) / bins))
+        parts = [
+            _equal_starts(self.resolution, grid),
+            _level_starts(counts, np.arange(1, quantile_grid) / quantile_grid),
+            bin_starts[bin_starts > 0],
+        ]
+        layout = NumericLayout(
+            self.lo, self.hi, self.a, self.b, self.resolution,
+            np.unique(np.concatenate(parts)), bin_starts, self.scale, self.std,
+        )  # fmt: skip
+        cells = np.bincount(layout.slot_to_cell, weights=counts, minlength=layout.n_cells)
+        reference = NumericSummary(cells.astype(np.int64), fine.specials, moments, fine.tails)
         return layout, reference
 
     def to_dict(self) -> dict[str, Any]:
@@ -295,6 +345,10 @@ class CategoricalLayout:
 
     def empty(self) -> CategoricalSummary:
         return CategoricalSummary.empty(len(self.categories))
+
+    def count_tasks(self, column: pa.ChunkedArray) -> list[Callable[[], CategoricalSummary]]:
+        """One job: Arrow's kernels release the GIL, so it runs beside numeric columns."""
+        return [partial(self.count, column)]
 
     def count(self, column: pa.ChunkedArray) -> CategoricalSummary:
         """Summarise a column (strings, dictionary, integers, booleans) on this layout."""

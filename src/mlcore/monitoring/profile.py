@@ -10,15 +10,25 @@ the stored profile and summaries alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 
 from mlcore.errors import InvalidInput, NotFound, closest
-from mlcore.monitoring._frames import Kind, check_kind, kind_of, to_table
-from mlcore.monitoring.layout import CategoricalLayout, ColumnLayout, NumericLayout, fingerprint
+from mlcore.monitoring import kernels
+from mlcore.monitoring._frames import Kind, check_kind, kind_of, run_parallel, to_table
+from mlcore.monitoring.layout import (
+    CategoricalLayout,
+    ColumnLayout,
+    NumericLayout,
+    call,
+    fingerprint,
+    merge_all,
+)
 from mlcore.monitoring.summary import ColumnSummary, WindowSummary
 
 __all__ = ["ReferenceProfile"]
@@ -70,6 +80,7 @@ class ReferenceProfile:
         categorical: Iterable[str] | None = None,
         *,
         bins: int = 20,
+        binning: Literal["quantile", "equal_width"] = "quantile",
         grid: int = 256,
         quantile_grid: int = 256,
         resolution: int = 16384,
@@ -88,8 +99,9 @@ class ReferenceProfile:
             column (other types, such as timestamps, are left out).
         categorical
             Columns to treat as categories even if numeric (codes, ids).
-        bins
-            PSI bins per numeric column, at reference quantiles.
+        bins, binning
+            PSI bins per numeric column, at reference quantiles or of equal
+            width over the robust range (the reference's 0.1-99.9 % quantiles).
         grid, quantile_grid
             Equal-width and equal-reference-mass cells stored per numeric
             column; KS and Wasserstein from summaries are exact to one cell.
@@ -103,6 +115,10 @@ class ReferenceProfile:
         """
         table = to_table(frame)
         chosen = _choose_columns(table, columns, set(categorical or ()))
+        if binning not in ("quantile", "equal_width"):
+            raise InvalidInput(
+                f"binning {binning!r} is not 'quantile' or 'equal_width'", field="binning"
+            )
         if not chosen:
             raise InvalidInput(
                 "no column to profile",
@@ -113,21 +129,49 @@ class ReferenceProfile:
                 raise InvalidInput(
                     f"{name}={count} is out of range", hint=f"Use 1 <= {name} <= resolution"
                 )
+        # Pass 1: the range and moments of every numeric column, all columns at once.
+        numeric = [name for name, kind in chosen.items() if kind == "numeric"]
+        ranges = _run_jobs(
+            (name, task)
+            for name in numeric
+            for task in NumericLayout.range_tasks(table.column(name))
+        )
+        fine: dict[str, NumericLayout] = {}
+        moments: dict[str, np.ndarray] = {}
+        for name in numeric:
+            moments[name] = kernels.new_moments()
+            for part in ranges.get(name, []):
+                kernels.merge_moments(moments[name], *part)
+            fine[name] = NumericLayout.fine_grid(
+                name, table.column(name), moments[name],
+                resolution=resolution, sample_size=sample_size, seed=seed,
+            )  # fmt: skip
+        # Pass 2: count every column on its fine grid (categories: fit and count).
+        jobs: list[tuple[str, Callable[[], Any]]] = []
+        for name in chosen:
+            column = table.column(name)
+            if name in fine:
+                tasks = fine[name].count_tasks(column, with_moments=False)  # known from pass 1
+                jobs += [(name, task) for task in tasks]
+            else:
+                jobs.append(
+                    (name, partial(CategoricalLayout.fit, column, max_categories=max_categories))
+                )
+        counted = _run_jobs(jobs)
         layouts: dict[str, ColumnLayout] = {}
         summaries: dict[str, ColumnSummary] = {}
-        for name, kind in chosen.items():
-            column = table.column(name)
-            if kind == "numeric":
-                layouts[name], summaries[name] = NumericLayout.fit(
-                    name, column, bins=bins, grid=grid, quantile_grid=quantile_grid,
-                    resolution=resolution, sample_size=sample_size, seed=seed,
+        for name in chosen:
+            if name in fine:
+                layouts[name], summaries[name] = fine[name].refine(
+                    merge_all(fine[name].empty(), counted[name]),
+                    moments[name],
+                    bins=bins, binning=binning, grid=grid, quantile_grid=quantile_grid,
                 )  # fmt: skip
             else:
-                layouts[name], summaries[name] = CategoricalLayout.fit(
-                    column, max_categories=max_categories
-                )
+                layouts[name], summaries[name] = counted[name][0]
         settings = {
             "bins": bins,
+            "binning": binning,
             "grid": grid,
             "quantile_grid": quantile_grid,
             "resolution": resolution,
@@ -167,7 +211,15 @@ class ReferenceProfile:
             )
         for name, layout in self.layouts.items():
             check_kind(name, table.schema.field(name).type, layout.kind)
-        columns = {name: layout.count(table.column(name)) for name, layout in self.layouts.items()}
+        counted = _run_jobs(
+            (name, task)
+            for name, layout in self.layouts.items()
+            for task in layout.count_tasks(table.column(name))
+        )
+        columns = {
+            name: merge_all(layout.empty(), counted.get(name, []))
+            for name, layout in self.layouts.items()
+        }
         unexpected = tuple(sorted(present - set(self.layouts)))
         return WindowSummary(self.id, columns, table.num_rows, unexpected)  # type: ignore[arg-type]
 
@@ -192,6 +244,15 @@ class ReferenceProfile:
             name: readers[spec["kind"]](spec) for name, spec in data["layouts"].items()
         }
         return cls(layouts, WindowSummary.from_dict(data["reference"]), dict(data["settings"]))
+
+
+def _run_jobs(jobs: Iterable[tuple[str, Callable[[], Any]]]) -> dict[str, list[Any]]:
+    """Run (column, job) pairs on all cores; each column's results, in job order."""
+    pairs = list(jobs)
+    results: dict[str, list[Any]] = {name: [] for name, _ in pairs}
+    for (name, _), result in zip(pairs, run_parallel(call, [job for _, job in pairs]), strict=True):
+        results[name].append(result)
+    return results
 
 
 def _choose_columns(

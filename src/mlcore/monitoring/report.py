@@ -229,7 +229,12 @@ def out_of_range_pvalue(count: int, n_window: int, n_reference: int) -> float:
 
 def _out_of_range_threshold(n_window: int, n_reference: int, quantile: float) -> float:
     """Largest out-of-range share that the exchangeability bound still accepts at ``quantile``."""
-    lo, hi = 0, n_window + 1  # smallest count k with p(k) <= 1 - quantile lies in (lo, hi]
+    # The smallest count k with p(k) <= 1 - quantile lies in (lo, hi]; it is
+    # usually small, so bracket it by doubling before bisecting.
+    lo, hi = 0, 1
+    while hi <= n_window and out_of_range_pvalue(hi, n_window, n_reference) > 1 - quantile:
+        lo, hi = hi, 2 * hi
+    hi = min(hi, n_window + 1)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         if out_of_range_pvalue(mid, n_window, n_reference) <= 1 - quantile:

@@ -32,6 +32,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 from mlcore.monitoring.layout import NumericLayout
@@ -159,15 +160,28 @@ def chi_square(ref: np.ndarray, cur: np.ndarray) -> ChiSquare:
         np.sum((ref[kept] - expected_ref) ** 2 / expected_ref)
         + np.sum((cur[kept] - expected_cur) ** 2 / expected_cur)
     )
-    return ChiSquare(statistic, float(sps.chi2.sf(statistic, dof)), dof)
+    # chdtrc is chi2.sf without the distribution machinery (a hundred times faster).
+    return ChiSquare(statistic, float(special.chdtrc(dof, statistic)), dof)
 
 
-def ks_pvalue(statistic: float, n_ref: float, n_cur: float) -> float:
-    """Asymptotic two-sided KS p-value, as ``ks_2samp(..., method="asymp")``."""
+def ks_pvalue(statistic: float, n_ref: float, n_cur: float, *, method: str = "stephens") -> float:
+    """Two-sided KS p-value for samples of ``n_ref`` and ``n_cur`` values.
+
+    The default uses Kolmogorov's limiting distribution at Stephens' (1970)
+    corrected argument ``(sqrt(en) + 0.12 + 0.11 / sqrt(en)) * D``, with
+    ``en = n_ref n_cur / (n_ref + n_cur)``: within a few per cent of the exact
+    finite-sample value and instant. ``method="scipy"`` reproduces
+    ``ks_2samp(..., method="asymp")``, whose finite-``n`` distribution takes
+    seconds per call at million-row windows.
+    """
     if n_ref == 0 or n_cur == 0 or math.isnan(statistic):
         return math.nan
     en = n_ref * n_cur / (n_ref + n_cur)
-    return float(np.clip(sps.kstwo.sf(statistic, np.round(en)), 0.0, 1.0))
+    if method == "scipy":
+        return float(np.clip(sps.kstwo.sf(statistic, np.round(en)), 0.0, 1.0))
+    root = math.sqrt(en)
+    # kolmogorov is kstwobign.sf without the distribution machinery.
+    return float(np.clip(special.kolmogorov((root + 0.12 + 0.11 / root) * statistic), 0.0, 1.0))
 
 
 def _shares(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -264,7 +278,7 @@ def normalised_wasserstein(
 
 
 def ks_exact(ref: np.ndarray, cur: np.ndarray) -> KS:
-    """Exact two-sample KS statistic of the finite values, with the asymptotic p-value."""
+    """Exact two-sample KS statistic of the finite values, with :func:`ks_pvalue`."""
     a = np.sort(_finite(ref))
     b = np.sort(_finite(cur))
     if len(a) == 0 or len(b) == 0:
