@@ -32,6 +32,8 @@ _EXPORTS = {
     "drift_matrix": "mlcore.monitoring.report",
     "ADWIN": "mlcore.monitoring.detectors",
     "PageHinkley": "mlcore.monitoring.detectors",
+    "ClassificationWindow": "mlcore.monitoring.performance",
+    "RegressionWindow": "mlcore.monitoring.performance",
 }
 
 __all__ = sorted(_EXPORTS)
