@@ -108,6 +108,8 @@ _FIXED_FIELDS: dict[str, Any] = {
     "path": "/srv/stores/demo",
     "hash": "ab" * 32,
     "freshness_s": 3600.0,
+    # code hash, git commit, platform and package versions differ between machines
+    "lineage": {"code": {"source": "train.py"}, "git": {"branch": "main"}},
 }
 
 

@@ -16,6 +16,8 @@ Examples
 >>> print(facts([("owner", "ana"), ("risk tier", None)]))
 owner      ana
 risk tier  -
+>>> flatten({"git": {"commit": "ab12", "dirty": False}, "rows": 4})
+[('git.commit', 'ab12'), ('git.dirty', False), ('rows', 4)]
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-__all__ = ["duration", "facts", "size", "value", "when"]
+__all__ = ["duration", "facts", "flatten", "size", "value", "when"]
 
 
 def when(moment: datetime | date | str | None) -> str:
@@ -91,3 +93,15 @@ def facts(pairs: Iterable[tuple[str, Any]]) -> str:
     items = [(label, value(v)) for label, v in pairs]
     width = max((len(label) for label, _ in items), default=0)
     return "\n".join(f"{label:<{width}}  {text}" for label, text in items)
+
+
+def flatten(mapping: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested dicts as sorted ``(dotted.key, value)`` pairs, one level of nesting opened."""
+    out: list[tuple[str, Any]] = []
+    for key in sorted(mapping):
+        item = mapping[key]
+        if isinstance(item, dict) and item and not prefix:
+            out += flatten(item, f"{key}.")
+        else:
+            out.append((f"{prefix}{key}", item))
+    return out

@@ -191,7 +191,7 @@ class VersionScreen(ViewScreen):
                     ("description", card.get("description") or None),
                     ("intended use", card.get("intended_use") or None),
                     ("limitations", card.get("limitations") or None),
-                    ("metrics", v.metrics or None),
+                    ("metrics", _metrics(v.metrics, 99) or None),
                     ("params", d.params or None),
                     ("tags", d.tags or None),
                     ("inputs", ", ".join(f"{n}:{t}" for n, t in d.inputs) or None),
@@ -233,7 +233,7 @@ class VersionScreen(ViewScreen):
             ]
         )
         self.query_one("#lineage", Static).update(
-            "lineage\n" + fmt.facts(sorted(d.lineage.items())) if d.lineage else "lineage  -"
+            "Lineage\n" + fmt.facts(fmt.flatten(d.lineage)) if d.lineage else "Lineage  -"
         )
 
     def target(self, verb: str) -> Target | None:
