@@ -171,6 +171,7 @@ def test_using_features_for_discovery(searched) -> None:
         ({"metrics": "auc>>1"}, "not a metric condition"),
         ({"tags": "bad tag"}, "not a valid name"),
         ({"feature": "a:b:c"}, "not a valid name"),
+        ({"name": "churn[0-9]"}, "pattern 'churn\\[0-9\\]' is not valid"),
     ],
 )
 def test_bad_search_input(searched, kwargs, match) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Query", "parse_metric", "parse_tag", "summaries"]
 
 _METRIC = re.compile(r"\s*([A-Za-z][\w\-.]*)\s*(>=|<=|>|<|==|=)\s*([-+0-9.eE]+|nan|inf)\s*")
+_PATTERN = re.compile(r"[A-Za-z0-9_\-*]{1,64}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Columns of a summary row; timestamps as integers (microseconds) because
@@ -136,8 +137,12 @@ class Query:
                 )
                 if is_strict:
                     strict.append(key)
-        if name is not None and name.replace("*", "") and not name.startswith("*"):
-            names.validate("model name pattern", name.replace("*", "x"))
+        if name is not None and not _PATTERN.fullmatch(name):
+            raise InvalidInput(
+                f"model name pattern {name!r} is not valid",
+                hint="Use letters, digits, '_', '-' and '*' for any text",
+                field="name",
+            )
         if feature is not None:
             view, _, feat = feature.partition(":")
             names.validate("feature view", view)
