@@ -226,15 +226,18 @@ def load_model(data: bytes) -> Any:
     skops refuses some scikit-learn internals (tree storage) because a crafted
     file could crash the process. A pipeline artifact is read back only by the
     sha256 its run recorded, and stores verify that hash, so these are the bytes
-    a step produced: library types are trusted; any other type is still refused.
+    a step produced: library types, and the mlcore types trained models hold,
+    are trusted; any other type is still refused.
     """
     import skops.io
 
+    from mlcore.pipelines.components.train import TRUSTED_TYPES
+
     untrusted = skops.io.get_untrusted_types(data=data)
-    foreign = [t for t in untrusted if not t.startswith(_LIBRARIES)]
+    foreign = [t for t in untrusted if not t.startswith(_LIBRARIES) and t not in TRUSTED_TYPES]
     if foreign:
         raise InvalidInput(
-            f"model artifact holds types outside scikit-learn, NumPy and SciPy: "
+            f"model artifact holds types outside scikit-learn, NumPy, SciPy and mlcore: "
             f"{', '.join(foreign)}",
             hint="Build models from library components, or pass the model between steps "
             "as its parameters",

@@ -217,7 +217,10 @@ class Pipeline:
     # ------------------------------------------------------------- describing
 
     def describe(self) -> str:
-        """The DAG as text, one step per line with where each input comes from."""
+        """The DAG as text, one step per line with where each input comes from.
+
+        Inputs left at the step's default are not shown.
+        """
         lines = [f"pipeline {self.name}: {_count(len(self.nodes), 'step')}"]
         if self.doc:
             lines.append(f"  {self.doc.strip().splitlines()[0]}")
@@ -226,7 +229,11 @@ class Pipeline:
             lines += [f"    {p.describe()}" for p in self.parameters.values()]
         lines.append("  steps")
         wirings = {
-            name: ", ".join(f"{arg}={self._source(v)}" for arg, v in node.inputs.items())
+            name: ", ".join(
+                f"{arg}={self._source(v)}"
+                for arg, v in node.inputs.items()
+                if not _is_default(node.step, arg, v)
+            )
             for name, node in self.nodes.items()
         }
         width = max((len(n) for n in self.nodes), default=0)
@@ -275,6 +282,17 @@ class Pipeline:
                 for node in self.nodes.values()
             ],
         }
+
+
+def _is_default(s: Step, arg: str, value: Any) -> bool:
+    """Whether ``value`` is the literal default of the step's parameter (left out of describe)."""
+    if isinstance(value, OutputRef | ParamRef):
+        return False
+    default = s.signature.parameters[arg].default
+    try:
+        return default is not inspect.Parameter.empty and bool(default == value)
+    except Exception:  # a frame compared elementwise, say
+        return False
 
 
 def _count(n: int, noun: str) -> str:

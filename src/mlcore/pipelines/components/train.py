@@ -20,9 +20,10 @@ Data stays in Polars (Arrow) up to scikit-learn, which reads it into NumPy; no
 pandas is involved. The estimator may also be given as a dotted class path plus
 ``params``, the form a config file can hold.
 
-Saving with skops needs
+Loading with skops needs
 ``mlcore.pipelines.components.select_features.SelectFeatures`` among the trusted
-types.
+types (:data:`TRUSTED_TYPES`); pipeline artifacts and the ``register`` step
+trust it.
 
 Examples
 --------
@@ -52,9 +53,13 @@ if TYPE_CHECKING:
     import polars as pl
     from sklearn.pipeline import Pipeline
 
-__all__ = ["ENCODERS", "make_estimator", "train"]
+__all__ = ["ENCODERS", "TRUSTED_TYPES", "make_estimator", "train"]
 
 ENCODERS = ("ordinal", "onehot")
+
+#: Types a model trained here holds beyond scikit-learn's: mlcore's own code, so
+#: safe to load; skops asks for them to be named.
+TRUSTED_TYPES = ("mlcore.pipelines.components.select_features.SelectFeatures",)
 
 
 def make_estimator(estimator: Any, params: dict[str, Any] | None = None) -> Any:
