@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from mlcore.pipelines import pipeline, step
+from mlcore.pipelines import pipeline, step, steps
 
 
 def spin(seconds: float) -> int:
@@ -123,3 +123,76 @@ def echo(value):
 @pipeline
 def echoing(value=None):
     echo(value)
+
+
+@step
+def source_rows(n: int) -> list:
+    return list(range(n))
+
+
+@step
+def fragile(values: list, flag: str) -> list:
+    """Fails while the file ``flag`` says "fail"."""
+    if Path(flag).read_text() == "fail":
+        raise RuntimeError("the model server is down")
+    return values
+
+
+@step
+def count_rows(values: list) -> int:
+    return len(values)
+
+
+@step
+def sum_rows(values: list) -> int:
+    return sum(values)
+
+
+@pipeline
+def breakable(flag: str = "flag.txt", n: int = 3):
+    values = source_rows(n)
+    count_rows(fragile(values, flag))
+    sum_rows(values)
+
+
+@step(uses_store=True)
+def where_am_i(n: int) -> dict:
+    from mlcore.pipelines import current_run
+
+    run = current_run()
+    return {"pid": os.getpid(), "run": run.run_id, "step": run.step, "n": n}
+
+
+@step
+def pid_of_worker(n: int) -> int:
+    return os.getpid()
+
+
+@pipeline
+def bound(n: int = 1):
+    where_am_i(n)
+    pid_of_worker(n)
+
+
+@step(outputs=("train", "test"))
+def frames(rows: int, seed: int):
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 2))
+    y = (x[:, 0] + rng.normal(scale=0.5, size=rows) > 0).astype("int64")
+    data = pl.DataFrame({"a": x[:, 0], "b": x[:, 1], "y": y})
+    return data.head(rows * 3 // 4), data.tail(rows - rows * 3 // 4)
+
+
+@step
+def accuracy(model, test) -> dict:
+    return {"accuracy": float((model.predict(test) == test["y"].to_numpy()).mean())}
+
+
+@pipeline
+def registering(rows: int = 120, seed: int = 3):
+    train, test = frames(rows, seed)
+    model = steps.train(train, "y", "sklearn.linear_model.LogisticRegression")
+    steps.register(model, "churn", training_data=train, metrics=accuracy(model, test))

@@ -39,7 +39,9 @@ from mlcore.pipelines.cache import (
     MemoryArtifactStore,
 )
 from mlcore.pipelines.config import Parameter, parse_assignments, read_config
+from mlcore.pipelines.context import RunContext, current_run
 from mlcore.pipelines.executor import resume_run, run_pipeline
+from mlcore.pipelines.feature_inputs import FeatureSnapshot, SavedDataset
 from mlcore.pipelines.hashing import Fingerprinted, InputFile, code_fingerprint
 from mlcore.pipelines.pipeline import Node, Pipeline, load_pipeline, pipeline
 from mlcore.pipelines.runs import (
@@ -67,6 +69,7 @@ __all__ = [
     "DirectoryRunStore",
     "Event",
     "EventHandler",
+    "FeatureSnapshot",
     "Fingerprinted",
     "InputFile",
     "MemoryArtifactStore",
@@ -76,15 +79,18 @@ __all__ = [
     "ParamRef",
     "Parameter",
     "Pipeline",
+    "RunContext",
     "RunRecord",
     "RunResult",
     "RunStatus",
     "RunStore",
+    "SavedDataset",
     "Step",
     "StepError",
     "StepRecord",
     "StepStatus",
     "code_fingerprint",
+    "current_run",
     "load_pipeline",
     "parse_assignments",
     "pipeline",

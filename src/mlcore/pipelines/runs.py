@@ -167,6 +167,7 @@ class RunRecord:
     source: str | None = None
     resumed_from: str | None = None
     mlcore_version: str = ""
+    actor: str | None = None  # who started it, where the store knows
 
     def copy(self) -> RunRecord:
         return dataclasses.replace(self, params=dict(self.params), steps=dict(self.steps))
@@ -182,6 +183,7 @@ class RunRecord:
             "source": self.source,
             "resumed_from": self.resumed_from,
             "mlcore_version": self.mlcore_version,
+            "actor": self.actor,
             "steps": [s.to_dict() for s in self.steps.values()],
         }
 
@@ -198,6 +200,7 @@ class RunRecord:
             source=data.get("source"),
             resumed_from=data.get("resumed_from"),
             mlcore_version=data.get("mlcore_version", ""),
+            actor=data.get("actor"),
         )
 
 
