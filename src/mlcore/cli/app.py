@@ -32,6 +32,8 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("access", "access", "Grant, revoke and list roles."),
     ("features", "features", "Feature views: ingest, retrieve, materialize, search, stats."),
     ("models", "models", "Model versions: register, review, release, roll back, history, search."),
+    ("pipeline", "pipeline", "Run, show and resume pipelines defined in Python files."),
+    ("runs", "runs", "Pipeline runs: list, show, lineage."),
 )
 # Single commands: (module, function name, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
