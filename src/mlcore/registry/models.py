@@ -102,7 +102,7 @@ class ModelCard:
             for key, text in data.items():
                 if text is not None and not isinstance(text, str):
                     raise InvalidInput(f"model card field '{key}' must be text", field="card")
-            data.setdefault("owner", owner)
+            data["owner"] = data.get("owner") or owner
             card = cls(**{k: v for k, v in data.items() if v is not None})
         if card.risk_tier is not None and card.risk_tier not in RISK_TIERS:
             raise InvalidInput(
