@@ -266,3 +266,9 @@ def test_unsorted_run_is_detected() -> None:
     assert not _kernels.runs_are_sorted(
         np.array([1, 1]), np.array([0, 2]), np.array([2, 4]), ts, seen, 2
     )
+
+
+def test_latest_of_a_view_without_data_is_empty() -> None:
+    online = latest(view(), as_of=minutes(0))
+    assert online.height == 0
+    assert online.columns == ["driver", "rate", "ts"]

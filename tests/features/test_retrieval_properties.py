@@ -162,14 +162,14 @@ def _check(s: dict[str, Any], files: list[Any]) -> None:
     assert in_zone.drop("at").equals(result.drop("at"))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(s=scenarios())
 def test_frames_match_reference(s: dict[str, Any]) -> None:
     _check(s, s["data"])
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(s=scenarios())
 def test_parquet_row_groups_and_chunks_match_reference(
@@ -186,7 +186,7 @@ def test_parquet_row_groups_and_chunks_match_reference(
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(s=scenarios(sort=False))
 def test_unsorted_batches_are_sorted_on_the_fly(s: dict[str, Any], small_chunks: int) -> None:

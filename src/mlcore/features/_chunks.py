@@ -135,11 +135,12 @@ def _may_overlap(stats: pq.Statistics | None, lo: int | None, hi: int) -> bool:
     low, high = stats.min, stats.max
     if not isinstance(low, dt.datetime) or not isinstance(high, dt.datetime):
         return True
-    return _micros(low) <= hi and (lo is None or _micros(high) >= lo)
+    return micros(low) <= hi and (lo is None or micros(high) >= lo)
 
 
-def _micros(value: dt.datetime) -> int:
-    if value.tzinfo is None:  # Parquet keeps UTC instants without a zone
+def micros(value: dt.datetime) -> int:
+    """Microseconds since the epoch; a naive value (as Parquet statistics give) is UTC."""
+    if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return (value - _EPOCH) // _MICROSECOND
 

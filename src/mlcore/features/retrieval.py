@@ -65,7 +65,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -73,13 +73,12 @@ import polars as pl
 
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.features import _kernels
-from mlcore.features._chunks import Batches, Chunk, FeatureData, timestamps
+from mlcore.features._chunks import Batches, Chunk, FeatureData, micros, timestamps
+from mlcore.features._runs import KeyIndex, Runs, key_runs, key_types
 from mlcore.features.aggregations import Aggregation, WindowStats
 
 __all__ = ["ViewSource", "latest", "point_in_time_join"]
 
-_KEY_ID = "__mlcore_key_id"
-_ROW = "__mlcore_row"
 _MAX_LOOKBACK = 1 << 62  # µs; longer ttls mean "no bound" and would overflow t - ttl
 
 
@@ -205,21 +204,17 @@ def latest(view: ViewSource, as_of: dt.datetime | None = None) -> pl.DataFrame:
         raise InvalidInput("as_of is a naive datetime", hint="Give a timezone-aware datetime")
     batches = Batches(view.files, view.name)
     keys = [
-        _key_runs(batches.read(chunk, view.join_keys)).select(view.join_keys)
-        for chunk in batches.plan(view.event_timestamp, None, _micros(as_of))
+        key_runs(batches.read(chunk, view.join_keys)).select(view.join_keys)
+        for chunk in batches.plan(view.event_timestamp, None, micros(as_of))
     ]
     schema = batches.schema()
-    empty = pl.DataFrame(schema={k: schema[k] for k in view.join_keys} if schema else {})
+    empty = pl.DataFrame(schema={k: schema[k] if schema else pl.Null for k in view.join_keys})
     entities = pl.concat([empty, *keys]).unique().sort(view.join_keys)
     at = "__mlcore_as_of"
     entities = entities.with_columns(pl.lit(as_of).dt.convert_time_zone("UTC").alias(at))
     online = replace(view, entity_keys=view.join_keys, ttl=None, matched_timestamp=at + "_matched")
     out = point_in_time_join(entities, at, [online]).filter(pl.col(at + "_matched").is_not_null())
     return out.drop(at).rename({at + "_matched": view.event_timestamp})
-
-
-def _micros(value: dt.datetime) -> int:
-    return (value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
 def _check_outputs(entities: pl.DataFrame, views: Sequence[ViewSource]) -> None:
@@ -255,30 +250,68 @@ class _Winners:
         self.chunk = np.full(rows, -1, np.int64)
         self.row = np.zeros(rows, np.int64)
 
+
+class _Searches:
+    """What one pass over a view's chunks folds: as-of winners and window statistics.
+
+    One winner search per distinct lookback: the join's ttl, and each ``last`` window
+    (last over ``(t - w, t]`` is an as-of search with the inclusive bound
+    ``t - (w - 1 µs)``); one set of statistics per (column, window).
+    """
+
+    def __init__(self, view: ViewSource, schema: pl.Schema, rows: int) -> None:
+        ttl = view.ttl
+        self.join = -1 if ttl is None else min(ttl // dt.timedelta(microseconds=1), _MAX_LOOKBACK)
+        self.winners: dict[int, _Winners] = {}
+        if view.features or view.matched_timestamp:
+            self.winners[self.join] = _Winners(rows, self.join)
+        self.stats: dict[tuple[str, int], WindowStats] = {}
+        for agg in view.aggregations:
+            if agg.function == "last":
+                self.winners.setdefault(agg.window_us - 1, _Winners(rows, agg.window_us - 1))
+                continue
+            key = (agg.column, agg.window_us)
+            if key not in self.stats:
+                self.stats[key] = WindowStats(schema[agg.column], agg.window_us, rows, False)
+            self.stats[key].with_m2 |= agg.function == "stddev"
+
+    @property
+    def value_columns(self) -> list[str]:
+        return list(dict.fromkeys(column for column, _ in self.stats))
+
+    @property
+    def reach(self) -> list[int]:
+        """How far back (µs) each search looks; -1: without limit."""
+        return [*self.winners, *(window for _, window in self.stats)]
+
     def fold(
         self,
-        runs: tuple[np.ndarray, ...],
+        runs: Runs,
         ts: np.ndarray,
         created: np.ndarray,
         row_map: np.ndarray,
-        key_starts: np.ndarray,
-        entity_ts: np.ndarray,
+        frame: pl.DataFrame,
+        index: KeyIndex,
+        grouped_ts: np.ndarray,
         chunk: int,
     ) -> None:
-        _kernels.asof_winners(
-            *runs,
-            ts,
-            created,
-            row_map,
-            key_starts,
-            entity_ts,
-            self.lookback,
-            chunk,
-            self.ts,
-            self.created,
-            self.chunk,
-            self.row,
-        )
+        for w in self.winners.values():
+            _kernels.asof_winners(
+                *runs,
+                ts,
+                created,
+                row_map,
+                index.starts,
+                grouped_ts,
+                w.lookback,
+                chunk,
+                w.ts,
+                w.created,
+                w.chunk,
+                w.row,
+            )
+        for (column, _), group in self.stats.items():
+            group.fold(runs, ts, frame[column], index.starts, grouped_ts)
 
 
 def _join_view(
@@ -288,50 +321,26 @@ def _join_view(
     schema = batches.schema()
     if schema is None:  # nothing ingested yet: every value is missing, of unknown type
         return _all_missing(view, entities.height)
-    time_columns = [
-        view.event_timestamp,
-        *([view.created_timestamp] if view.created_timestamp else []),
-    ]
+    times = [view.event_timestamp, *([view.created_timestamp] if view.created_timestamp else [])]
     batches.require(
-        [*view.join_keys, *time_columns, *view.features, *(a.column for a in view.aggregations)]
+        [*view.join_keys, *times, *view.features, *(a.column for a in view.aggregations)]
     )
     for agg in view.aggregations:
         agg.check_type(schema[agg.column], view.name)
-
-    key_types = _key_types(entities, view, schema)
-    key_id, unique_keys = _encode(entities, view, key_types, usable)
-    order, key_starts = _kernels.group_rows(key_id, unique_keys.height)
-    grouped_ts = entity_ts[order]
-
-    # One winner search per distinct lookback: the join's ttl, and each `last` window
-    # (last over (t - w, t] is an as-of search with the inclusive bound t - (w - 1 µs)).
-    join_lookback = (
-        -1 if view.ttl is None else min(view.ttl // dt.timedelta(microseconds=1), _MAX_LOOKBACK)
-    )
-    winners: dict[int, _Winners] = {}
-    if view.features or view.matched_timestamp:
-        winners[join_lookback] = _Winners(order.size, join_lookback)
-    stats: dict[tuple[str, int], WindowStats] = {}
-    for agg in view.aggregations:
-        if agg.function == "last":
-            winners.setdefault(agg.window_us - 1, _Winners(order.size, agg.window_us - 1))
-            continue
-        group = stats.get((agg.column, agg.window_us))
-        if group is None:
-            group = WindowStats(schema[agg.column], agg.window_us, order.size, False)
-            stats[(agg.column, agg.window_us)] = group
-        group.with_m2 |= agg.function == "stddev"
-
-    chunks = _plan(batches, view, grouped_ts, winners, stats)
-    value_columns = list(dict.fromkeys(column for column, _ in stats))
-    seen = np.full(unique_keys.height, -1, np.int64)
-    for c, runs in _matched_runs(batches, chunks, view, key_types, unique_keys):
-        frame = batches.read(chunks[c], [*time_columns, *value_columns])
+    types = key_types(view.name, view.join_keys, view.entity_keys, schema, entities.schema)
+    index = KeyIndex(entities, usable, view.entity_keys, view.join_keys, types)
+    grouped_ts = entity_ts[index.order]
+    searches = _Searches(view, schema, index.order.size)
+    chunks = _plan(batches, view, grouped_ts, searches.reach)
+    columns = [*times, *searches.value_columns]
+    seen = np.full(index.keys, -1, np.int64)
+    for c, runs in index.runs(batches, chunks):
+        frame = batches.read(chunks[c], columns)
         row_map = np.empty(0, np.int64)
         ts = _event_times(frame, view)
         if not _kernels.runs_are_sorted(*runs, ts, seen, c):
-            frame, runs, row_map = _sorted_chunk(
-                batches, chunks[c], view, key_types, unique_keys, [*time_columns, *value_columns]
+            frame, runs, row_map = index.sorted_chunk(
+                batches, chunks[c], view.event_timestamp, columns
             )
             ts = _event_times(frame, view)
         created = (
@@ -339,38 +348,46 @@ def _join_view(
             if view.created_timestamp
             else np.zeros(ts.size, np.int64)
         )
-        for w in winners.values():
-            w.fold(runs, ts, created, row_map, key_starts, grouped_ts, c)
-        for (column, _), group in stats.items():
-            group.fold(runs, ts, frame[column], key_starts, grouped_ts)
+        searches.fold(runs, ts, created, row_map, frame, index, grouped_ts, c)
+    return _outputs(view, batches, chunks, schema, searches, index, entities.height)
 
-    to_entities = np.full(entities.height, order.size, np.int64)
-    to_entities[order] = np.arange(order.size)
-    columns: dict[str, pl.Series] = {}
+
+def _outputs(
+    view: ViewSource,
+    batches: Batches,
+    chunks: list[Chunk],
+    schema: pl.Schema,
+    searches: _Searches,
+    index: KeyIndex,
+    rows: int,
+) -> pl.DataFrame:
+    """The view's result columns, in entity order."""
+    to_entities = np.full(rows, index.order.size, np.int64)
+    to_entities[index.order] = np.arange(index.order.size)
+
+    def gather(winners: _Winners, columns: list[str]) -> pl.DataFrame:
+        return _gather(batches, chunks, winners, columns, schema, to_entities)
+
+    out: dict[str, pl.Series] = {}
     if view.features:
-        found = _gather(
-            batches, chunks, winners[join_lookback], list(view.features), schema, to_entities
-        )
+        found = gather(searches.winners[searches.join], list(view.features))
         for feature, name in zip(view.features, view.output_names, strict=True):
-            columns[name] = found[feature]
+            out[name] = found[feature]
     for agg in view.aggregations:
         if agg.function == "last":
-            last = winners[agg.window_us - 1]
-            found = _gather(batches, chunks, last, [agg.column], schema, to_entities)
-            columns[agg.name] = found[agg.column]
-        else:
-            result = stats[(agg.column, agg.window_us)].result(agg.function)
-            columns[agg.name] = _ungroup(result, to_entities)
+            out[agg.name] = gather(searches.winners[agg.window_us - 1], [agg.column])[agg.column]
+            continue
+        values = _ungroup(
+            searches.stats[(agg.column, agg.window_us)].result(agg.function), to_entities
+        )
+        out[agg.name] = values.fill_null(0) if agg.function == "count" else values
     if view.matched_timestamp:
-        w = winners[join_lookback]
+        w = searches.winners[searches.join]
         matched = pl.Series(w.ts).cast(pl.Datetime("us", "UTC"))
-        columns[view.matched_timestamp] = _ungroup(
+        out[view.matched_timestamp] = _ungroup(
             matched.scatter(np.flatnonzero(w.chunk < 0), None), to_entities
         )
-    out = pl.DataFrame(columns)
-    return out.with_columns(
-        pl.col(a.name).fill_null(0) for a in view.aggregations if a.function == "count"
-    )
+    return pl.DataFrame(out)
 
 
 def _all_missing(view: ViewSource, rows: int) -> pl.DataFrame:
@@ -380,145 +397,14 @@ def _all_missing(view: ViewSource, rows: int) -> pl.DataFrame:
     )
 
 
-def _key_types(entities: pl.DataFrame, view: ViewSource, schema: pl.Schema) -> list[pl.DataType]:
-    """One comparable type per key: Int64 for integers, String for strings and categoricals."""
-    types: list[pl.DataType] = []
-    for join_key, entity_key in zip(view.join_keys, view.entity_keys, strict=True):
-        ours, theirs = schema[join_key], entities.schema[entity_key]
-        if ours.is_integer() and theirs.is_integer():
-            types.append(pl.Int64())
-        elif _stringlike(ours) and _stringlike(theirs):
-            types.append(pl.String())
-        else:
-            raise InvalidInput(
-                f"view {view.name}: key {join_key} is {ours} in the feature data but entity column "
-                f"{entity_key} is {theirs}",
-                field=entity_key,
-                hint="Join keys are integers or strings; cast the entity column to the view's key type",
-            )
-    return types
-
-
-def _stringlike(dtype: pl.DataType) -> bool:
-    return dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum)
-
-
-def _encode(
-    entities: pl.DataFrame, view: ViewSource, key_types: list[pl.DataType], usable: np.ndarray
-) -> tuple[np.ndarray, pl.DataFrame]:
-    """Dense key ids (-1: never matches) for the entity rows, and the distinct keys with their id."""
-    keys = entities.select(
-        pl.col(e).cast(t).alias(j)
-        for e, j, t in zip(view.entity_keys, view.join_keys, key_types, strict=True)
-    )
-    complete = (
-        keys.select(pl.all_horizontal(pl.all().is_not_null())).to_series().to_numpy() & usable
-    )
-    # Ids in key order: the files are sorted by key, so chunk rows, runs and entity groups
-    # are then all visited in one direction (sequential memory access).
-    unique_keys = (
-        keys.filter(complete)
-        .unique()
-        .sort(view.join_keys)
-        .with_row_index(_KEY_ID)
-        .with_columns(pl.col(_KEY_ID).cast(pl.Int64))
-    )
-    ids = keys.join(unique_keys, on=list(view.join_keys), how="left", maintain_order="left")[
-        _KEY_ID
-    ]
-    return np.where(complete, ids.fill_null(-1).to_numpy(), -1), unique_keys
-
-
 def _plan(
-    batches: Batches,
-    view: ViewSource,
-    grouped_ts: np.ndarray,
-    winners: dict[int, _Winners],
-    stats: dict[tuple[str, int], WindowStats],
+    batches: Batches, view: ViewSource, grouped_ts: np.ndarray, reach: list[int]
 ) -> list[Chunk]:
     """The chunks whose event times can matter to some entity row."""
     if grouped_ts.size == 0:
         return []
-    reach = [*winners, *(window for _, window in stats)]
     lo = None if -1 in reach else int(grouped_ts.min()) - max(reach)
     return batches.plan(view.event_timestamp, lo, int(grouped_ts.max()))
-
-
-def _key_runs(keys: pl.DataFrame) -> pl.DataFrame:
-    """Runs of equal keys in a chunk: the key columns, ``start`` and ``stop`` (row positions)."""
-    names = keys.columns
-    single = len(names) == 1
-    runs = keys.select(
-        (pl.col(names[0]) if single else pl.struct(names)).rle().alias("run")
-    ).unnest("run")
-    runs = runs.rename({"value": names[0]}) if single else runs.unnest("value")
-    stop = runs["len"].cast(pl.Int64).cum_sum()
-    return runs.with_columns(stop=stop, start=stop - runs["len"].cast(pl.Int64)).drop("len")
-
-
-def _chunk_keys(
-    batches: Batches,
-    chunk: Chunk,
-    view: ViewSource,
-    key_types: list[pl.DataType],
-    extra: Sequence[str] = (),
-) -> pl.DataFrame:
-    frame = batches.read(chunk, [*view.join_keys, *extra])
-    return frame.with_columns(
-        pl.col(k).cast(t) for k, t in zip(view.join_keys, key_types, strict=True)
-    )
-
-
-def _run_arrays(matched: pl.DataFrame) -> tuple[np.ndarray, ...]:
-    return tuple(
-        matched[c].to_numpy().astype(np.int64, copy=False) for c in (_KEY_ID, "start", "stop")
-    )
-
-
-def _matched_runs(
-    batches: Batches,
-    chunks: list[Chunk],
-    view: ViewSource,
-    key_types: list[pl.DataType],
-    unique_keys: pl.DataFrame,
-) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
-    """Per chunk holding some entity key: its runs ``(key id, start, stop)``.
-
-    The runs of several chunks are matched to entity ids in one hash join, so that a
-    large entity frame is probed once per ~million runs rather than once per chunk.
-    """
-    batch_rows = max(unique_keys.height, 1 << 20)
-    pending: list[pl.DataFrame] = []
-    pending_rows = 0
-    on = list(view.join_keys)
-    for c, chunk in enumerate(chunks):
-        runs = _key_runs(_chunk_keys(batches, chunk, view, key_types)).with_columns(chunk=pl.lit(c))
-        pending.append(runs)
-        pending_rows += runs.height
-        if pending_rows < batch_rows and c + 1 < len(chunks):
-            continue
-        matched = pl.concat(pending).join(unique_keys, on=on, how="inner", maintain_order="left")
-        by_chunk = matched.partition_by("chunk", as_dict=True, maintain_order=True)
-        for (index,), part in by_chunk.items():
-            yield int(index), _run_arrays(part)  # type: ignore[call-overload]
-        pending, pending_rows = [], 0
-
-
-def _sorted_chunk(
-    batches: Batches,
-    chunk: Chunk,
-    view: ViewSource,
-    key_types: list[pl.DataType],
-    unique_keys: pl.DataFrame,
-    columns: list[str],
-) -> tuple[pl.DataFrame, tuple[np.ndarray, ...], np.ndarray]:
-    """A chunk that broke the sort promise, sorted stably, with its runs and original rows."""
-    frame = _chunk_keys(batches, chunk, view, key_types, columns).with_row_index(_ROW)
-    frame = frame.sort([*view.join_keys, view.event_timestamp], maintain_order=True)
-    matched = _key_runs(frame.select(view.join_keys)).join(
-        unique_keys, on=list(view.join_keys), how="inner", maintain_order="left"
-    )
-    return frame, _run_arrays(matched), frame[_ROW].cast(pl.Int64).to_numpy()
 
 
 def _event_times(frame: pl.DataFrame, view: ViewSource) -> np.ndarray:
