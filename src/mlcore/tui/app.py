@@ -34,6 +34,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
+from textual.widgets import Input
 
 from mlcore.errors import StoreBusy
 from mlcore.tui import keymap
@@ -151,9 +152,7 @@ class MlcoreApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for v in keymap.VIEWS:
-            yield SystemCommand(
-                f"View: {v.title}", v.description, partial(self.action_switch, v.name)
-            )
+            yield SystemCommand(f"View: {v.title}", v.description, partial(self.switch_to, v.name))
 
     # -- refresh: one at a time, re-armed when done -----------------------------------------
 
@@ -260,28 +259,50 @@ class MlcoreApp(App[None]):
     def _view(self) -> ViewScreen | None:
         return self.screen if isinstance(self.screen, ViewScreen) else None
 
+    def _typed(self, action: str) -> bool:
+        """Type a global key's character into the focused input, if one has focus."""
+        focused = self.focused
+        char = keymap.find(action).display
+        if isinstance(focused, Input) and len(char) == 1:
+            focused.insert_text_at_cursor(char)
+            return True
+        return False
+
     def action_switch(self, view: str) -> None:
-        if self.current_mode == view:  # the current view's key goes back to its top
+        if not self._typed(f"switch('{view}')"):
+            self.switch_to(view)
+
+    def switch_to(self, view: str) -> None:
+        """Show ``view``; the current view's own key goes back to its top."""
+        if self.current_mode == view:
             while len(self.screen_stack) > 1:
                 self.pop_screen()
         else:
             self.switch_mode(view)
 
     def action_help(self) -> None:
+        if not self._typed("help"):
+            self.show_help()
+
+    def show_help(self) -> None:
         screen = self._view()
         self.push_screen(HelpScreen(screen.VIEW if screen else "", self.read_only))
 
     def action_command(self) -> None:
-        if (screen := self._view()) is not None:
+        if not self._typed("command") and (screen := self._view()) is not None:
             screen.open_prompt(":")
 
     def action_filter(self) -> None:
-        if (screen := self._view()) is not None:
+        if not self._typed("filter") and (screen := self._view()) is not None:
             screen.open_prompt("/")
 
     def action_back(self) -> None:
         if (screen := self._view()) is not None:
             screen.back()
+
+    async def action_quit(self) -> None:
+        if not self._typed("quit"):
+            self.exit()
 
     def action_reload(self) -> None:
         self.request_refresh()
@@ -295,9 +316,9 @@ class MlcoreApp(App[None]):
         if word in ("q", "quit", "exit"):
             self.exit()
         elif word in ("help", "?"):
-            self.action_help()
+            self.show_help()
         elif (view := keymap.resolve_view(word)) is not None:
-            self.action_switch(view)
+            self.switch_to(view)
         elif word:
             near = keymap.did_you_mean(word)
             hint = f" Did you mean :{near}?" if near else ""

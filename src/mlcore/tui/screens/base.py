@@ -33,10 +33,23 @@ __all__ = ["ViewScreen", "bindings"]
 
 
 def bindings(screen: str | None) -> list[Binding]:
-    """Textual bindings for the keys of ``screen`` (None: the global keys) from the keymap."""
+    """Textual bindings for the keys of ``screen`` (None: the global keys) from the keymap.
+
+    Global keys are priority bindings: the app acts on them as they arrive, so
+    a key typed right after ``:`` already finds the prompt focused (a normal
+    binding acts only once the key has bubbled up, after the next keys were
+    dispatched). The app types them into a focused input instead.
+    """
     keys = [k for k in keymap.KEYS if not k.screens] if screen is None else keymap.active_in(screen)
     return [
-        Binding(k.key, k.action, k.footer_label, show=k.footer, key_display=k.display)
+        Binding(
+            k.key,
+            k.action,
+            k.footer_label,
+            show=k.footer,
+            key_display=k.display,
+            priority=screen is None,
+        )
         for k in keys
         if k.name != "open"  # Enter belongs to the focused table
     ]

@@ -21,9 +21,15 @@ class PromptInput(Input):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "complete", "Complete", show=False)]
 
     def action_complete(self) -> None:
-        if self._suggestion:
-            self.value = self._suggestion
-            self.cursor_position = len(self.value)
+        # Computed here rather than taken from the suggester, which answers a
+        # moment later: Tab typed right after the letters must still complete.
+        if self.suggester is None:
+            return
+        typed = self.value.lower()
+        found = next((s for s in keymap.suggestions() if s.startswith(typed)), None)
+        if found is not None:
+            self.value = found
+            self.cursor_position = len(found)
 
 
 class Prompt(Horizontal):
@@ -52,7 +58,9 @@ class Prompt(Horizontal):
         field.placeholder = "view name (Tab completes)" if kind == ":" else "filter rows"
         field.value = value
         self.display = True
-        field.focus()
+        # focus now, not on the next loop turn (as focus() does): keys typed
+        # right after ':' are already queued and must reach the prompt
+        self.screen.set_focus(field)
         field.cursor_position = len(value)
 
     def close(self) -> None:
