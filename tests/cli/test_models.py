@@ -75,7 +75,7 @@ def test_register_review_release_show(team, files) -> None:
     assert (prod["version"], prod["released_by"], prod["approved_by"]) == (1, "emil", ["bob"])
     human = team("ana", "models", "show", "churn")
     assert "production: version 1 since" in human.stdout
-    assert "release by emil; approved by bob" in human.stdout
+    assert "released by emil; approved by bob" in human.stdout
     listed = team("ana", "models", "list", "--json").json()
     assert [(m["name"], m["production"]) for m in listed] == [("churn", 1)]
     full = team("ana", "models", "show", "churn", "1", "--json").json()

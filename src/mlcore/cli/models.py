@@ -62,6 +62,9 @@ def show(
     output.emit(models.show(name), _render_model)
 
 
+_PAST = {"release": "released", "rollback": "restored by rollback"}
+
+
 def _render_model(info: Any) -> None:
     write = typer.echo
     write(f"{info.name}  (created {info.created_at:%Y-%m-%d %H:%M:%S}Z by {info.created_by})")
@@ -72,7 +75,7 @@ def _render_model(info: Any) -> None:
         approved = ", ".join(prod.approved_by) or "nobody"
         write(
             f"production: version {prod.version} since {prod.since:%Y-%m-%d %H:%M:%S}Z, "
-            f"{prod.action} by {prod.released_by}; approved by {approved}; "
+            f"{_PAST.get(prod.action, prod.action)} by {prod.released_by}; approved by {approved}; "
             f"evidence {prod.evidence or 'none'}"
             + (f"; reason: {prod.reason}" if prod.reason else "")
         )
@@ -289,8 +292,9 @@ def load(
         "sha256": record.artifact_sha256,
         "verified": True,
         "class": f"{type(model).__module__}.{type(model).__qualname__}",
-        "out": out,
     }
+    if out:
+        result["out"] = out
     output.emit(result)
 
 
