@@ -1,10 +1,10 @@
 """Frames in, Arrow buffers out: what the monitoring kernels read.
 
 Any frame mlcore accepts (see :mod:`mlcore.frames`) becomes a
-:class:`pyarrow.Table`, without copying where Arrow allows. Numeric columns are then handed to the
-kernels as (float64 data, validity bitmap, bit offset) per chunk; columns that
-are not float64 are converted once (integers above 2**53 lose precision, as
-they would in any float statistic).
+:class:`pyarrow.Table`, without copying where Arrow allows. Numeric columns are
+then handed to the kernels as (float64 data, validity bitmap, bit offset) per
+piece; columns that are not float64 are converted once (integers above 2**53
+lose precision, as they would in any float statistic).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ Kind = Literal["numeric", "categorical"]
 
 #: Values per kernel call: long columns are cut into pieces of this size so that
 #: both cores work on them, and results do not depend on the number of cores.
-PIECE = 1 << 18
+PIECE = 1 << 20
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -36,7 +36,6 @@ def _readonly(array: np.ndarray) -> np.ndarray:
 
 
 _EMPTY_BITMAP = _readonly(np.zeros(0, dtype=np.uint8))
-_T = TypeVar("_T")
 _R = TypeVar("_R")
 _pool: ThreadPoolExecutor | None = None
 
@@ -155,7 +154,7 @@ def sample_finite(column: pa.ChunkedArray, size: int, seed: int, n_finite: int) 
     else:
         values = _take(column, index)
     values = values[np.isfinite(values)]
-    if len(values) >= min(n_finite, size) // 4:
+    if len(values) >= max(1, min(n_finite, size) // 4):
         return values
     # A mostly-missing column: sample among its finite values instead.
     values = finite_values(column)
@@ -167,17 +166,21 @@ def _take(column: pa.ChunkedArray, index: np.ndarray) -> np.ndarray:
     return pc.cast(picked, pa.float64()).to_numpy(zero_copy_only=False)
 
 
-def run_parallel(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    """``[fn(item) for item in items]``, on all cores when there is enough work.
+def run_tasks(tasks: Sequence[Callable[[], _R]]) -> list[_R]:
+    """Call each task, on all cores when there are several; results in task order.
 
-    The kernels release the GIL, so threads run them truly in parallel; results
-    come back in order, which keeps every merge deterministic.
+    The kernels release the GIL, so threads run them truly in parallel; keeping
+    the order keeps every merge of the results deterministic.
     """
     global _pool
-    if len(items) < 2:
-        return [fn(item) for item in items]
+    if len(tasks) < 2:
+        return [task() for task in tasks]
     if _pool is None:
         _pool = ThreadPoolExecutor(
             max_workers=os.cpu_count() or 1, thread_name_prefix="mlcore-monitoring"
         )
-    return list(_pool.map(fn, items))
+    return list(_pool.map(_call, tasks))
+
+
+def _call(task: Callable[[], _R]) -> _R:
+    return task()

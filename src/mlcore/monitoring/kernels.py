@@ -7,7 +7,7 @@ merge by addition.
 
 Where a value goes
 ------------------
-A column's layout (see :mod:`mlcore.monitoring.profile`) fixes the reference
+A column's layout (see :mod:`mlcore.monitoring.layout`) fixes the reference
 minimum ``lo`` and maximum ``hi``, a robust range ``[a, b]`` inside them and a
 uniform *fine grid* of ``L`` slots over ``[a, b]``. A value's *fine index* is
 
@@ -46,8 +46,6 @@ one long column) are summarised in parallel threads.
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
@@ -74,7 +72,8 @@ MOMENTS = ("count", "mean", "m2", "min", "max")
 TAILS = ("lower", "upper")
 
 # Blocks known to hold only finite values may use every fast-math flag: with no
-# NaN or infinity present, the flags cannot change a comparison.
+# NaN or infinity present, the flags cannot change a result. Finiteness is
+# always established by code compiled without them.
 _FAST_FINITE = True
 _REASSOC = {"reassoc", "contract"}
 
@@ -130,18 +129,14 @@ def _fast_m2(block, mean):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, nogil=True)
-def _fold_finite_block(block, total, lo, hi, moments):  # type: ignore[no-untyped-def]
+def _finite_block_moments(block, moments):  # type: ignore[no-untyped-def]
+    """Moments of a block known to be all finite (the caller checked, without fast-math)."""
     # Two passes (mean, then squared deviations) keep the variance exact to
     # rounding however far the data sits from zero; the block is in cache.
+    total, lo, hi = _fast_sums(block)
     n = block.shape[0]
     mean = total / n
     merge_moments(moments, n, mean, _fast_m2(block, mean), lo, hi)
-
-
-@numba.njit(cache=True, nogil=True)
-def _finite_block_moments(block, moments):  # type: ignore[no-untyped-def]
-    total, lo, hi = _fast_sums(block)
-    _fold_finite_block(block, total, lo, hi, moments)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
@@ -172,6 +167,16 @@ def _masked_block_moments(block, validity, offset, moments):  # type: ignore[no-
 
 
 @numba.njit(cache=True, nogil=True)
+def _all_finite(block):  # type: ignore[no-untyped-def]
+    # No fast-math here: this check is what licenses fast-math on the block.
+    bad = 0
+    for i in range(block.shape[0]):
+        x = block[i]
+        bad += x - x != 0.0
+    return bad == 0
+
+
+@numba.njit(cache=True, nogil=True)
 def finite_range(values: np.ndarray, validity: np.ndarray, offset: int, moments: np.ndarray):  # type: ignore[no-untyped-def]
     """Fold the finite, valid values of a chunk into ``moments``.
 
@@ -183,14 +188,10 @@ def finite_range(values: np.ndarray, validity: np.ndarray, offset: int, moments:
     has_validity = validity.shape[0] > 0
     for start in range(0, n, BLOCK):
         block = values[start : min(start + BLOCK, n)]
-        if not has_validity:
-            # Optimistic: a NaN or an infinity turns the sum non-finite, and
-            # only then does the block take the masked path.
-            total, lo, hi = _fast_sums(block)
-            if math.isfinite(total):
-                _fold_finite_block(block, total, lo, hi, moments)
-                continue
-        _masked_block_moments(block, validity, offset + start, moments)
+        if not has_validity and _all_finite(block):
+            _finite_block_moments(block, moments)
+        else:
+            _masked_block_moments(block, validity, offset + start, moments)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

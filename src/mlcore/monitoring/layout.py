@@ -30,10 +30,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,14 +42,12 @@ import pyarrow.compute as pc
 
 from mlcore.errors import InvalidInput
 from mlcore.monitoring import kernels
-from mlcore.monitoring._frames import float_chunks, run_parallel, sample_finite, string_values
-from mlcore.monitoring.summary import CategoricalSummary, NumericSummary
+from mlcore.monitoring._frames import float_chunks, run_tasks, sample_finite, string_values
+from mlcore.monitoring.summary import CategoricalSummary, NumericSummary, merge_all
 
 __all__ = ["CategoricalLayout", "NumericLayout", "fingerprint"]
 
 ROBUST_LEVELS = (0.001, 0.999)
-_T = TypeVar("_T")
-_S = TypeVar("_S")
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
@@ -74,15 +73,15 @@ def _range_piece(piece: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
     return moments
 
 
-def call(task: Callable[[], _T]) -> _T:
-    return task()
+_local = threading.local()
 
 
-def merge_all(empty: _S, parts: list[_S]) -> _S:
-    """Merge summaries (or moments arrays) in order."""
-    for part in parts:
-        empty = empty.merge(part)  # type: ignore[attr-defined]
-    return empty
+def _scratch(size: int) -> np.ndarray:
+    """This thread's zeroed work array of ``size`` counts (the kernel re-zeroes it on exit)."""
+    cache = _local.__dict__.setdefault("scratch", {})
+    if size not in cache:
+        cache[size] = np.zeros(size, dtype=np.int64)
+    return cache[size]
 
 
 def _equal_starts(resolution: int, parts: int) -> np.ndarray:
@@ -192,16 +191,15 @@ class NumericLayout:
 
     def count(self, column: pa.ChunkedArray) -> NumericSummary:
         """Summarise a numeric column (any numeric Arrow type) on this layout."""
-        return merge_all(self.empty(), run_parallel(call, self.count_tasks(column)))
+        return merge_all(self.empty(), run_tasks(self.count_tasks(column)))
 
     def _count_piece(
         self, piece: tuple[np.ndarray, np.ndarray, int], with_moments: bool = True
     ) -> NumericSummary:
         values, validity, offset = piece
         out = self.empty()
-        scratch = np.zeros(len(self.slot_to_cell), dtype=np.int64)
         kernels.count_column(
-            values, validity, offset, self.bounds, self.slot_to_cell, scratch,
+            values, validity, offset, self.bounds, self.slot_to_cell, _scratch(len(self.slot_to_cell)),
             out.cells, out.specials, out.moments, out.tails, with_moments,
         )  # fmt: skip
         return out

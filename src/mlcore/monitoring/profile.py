@@ -20,16 +20,9 @@ import pyarrow as pa
 
 from mlcore.errors import InvalidInput, NotFound, closest
 from mlcore.monitoring import kernels
-from mlcore.monitoring._frames import Kind, check_kind, kind_of, run_parallel, to_table
-from mlcore.monitoring.layout import (
-    CategoricalLayout,
-    ColumnLayout,
-    NumericLayout,
-    call,
-    fingerprint,
-    merge_all,
-)
-from mlcore.monitoring.summary import ColumnSummary, WindowSummary
+from mlcore.monitoring._frames import Kind, check_kind, kind_of, run_tasks, to_table
+from mlcore.monitoring.layout import CategoricalLayout, ColumnLayout, NumericLayout, fingerprint
+from mlcore.monitoring.summary import ColumnSummary, WindowSummary, merge_all
 
 __all__ = ["ReferenceProfile"]
 
@@ -250,7 +243,7 @@ def _run_jobs(jobs: Iterable[tuple[str, Callable[[], Any]]]) -> dict[str, list[A
     """Run (column, job) pairs on all cores; each column's results, in job order."""
     pairs = list(jobs)
     results: dict[str, list[Any]] = {name: [] for name, _ in pairs}
-    for (name, _), result in zip(pairs, run_parallel(call, [job for _, job in pairs]), strict=True):
+    for (name, _), result in zip(pairs, run_tasks([job for _, job in pairs]), strict=True):
         results[name].append(result)
     return results
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from mlcore.errors import InvalidInput
 from mlcore.monitoring import kernels
 
-__all__ = ["CategoricalSummary", "NumericSummary", "WindowSummary"]
+__all__ = ["CategoricalSummary", "NumericSummary", "WindowSummary", "merge_all"]
 
 
 @dataclass(eq=False)
@@ -165,6 +165,14 @@ class CategoricalSummary:
 
 
 ColumnSummary = NumericSummary | CategoricalSummary
+_S = TypeVar("_S", NumericSummary, CategoricalSummary)
+
+
+def merge_all(empty: _S, parts: list[_S]) -> _S:
+    """``empty`` merged with every part, in order."""
+    for part in parts:
+        empty = empty.merge(part)  # type: ignore[arg-type]
+    return empty
 
 
 @dataclass(eq=False)
