@@ -272,3 +272,20 @@ def test_latest_of_a_view_without_data_is_empty() -> None:
     online = latest(view(), as_of=minutes(0))
     assert online.height == 0
     assert online.columns == ["driver", "rate", "ts"]
+
+
+def test_key_columns_may_take_any_name() -> None:
+    # Names the engine uses internally for runs must never collide with a user's key.
+    names = ("len", "value", "start")
+    data = pl.DataFrame(
+        {"len": [1, 1], "value": ["a", "b"], "start": [0, 0], "ts": [minutes(0)] * 2, "f": [1, 2]}
+    )
+    v = ViewSource("odd", join_keys=names, event_timestamp="ts", features=("f",), files=(data,))
+    ent = pl.DataFrame(
+        {"len": [1, 1], "value": ["b", "c"], "start": [0, 0], "at": [minutes(1)] * 2}
+    )
+    assert point_in_time_join(ent, "at", [v])["f"].to_list() == [2, None]
+    single = ViewSource(
+        "odd", join_keys=("len",), event_timestamp="ts", features=("f",), files=(data,)
+    )
+    assert latest(single, as_of=minutes(1))["len"].to_list() == [1]

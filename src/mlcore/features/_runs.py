@@ -14,26 +14,32 @@ import numpy as np
 import polars as pl
 
 from mlcore.errors import InvalidInput
-from mlcore.features import _kernels
+from mlcore.features import _chunks, _kernels
 from mlcore.features._chunks import Batches, Chunk
 
 _KEY_ID = "__mlcore_key_id"
 _ROW = "__mlcore_row"
+_CHUNK = "__mlcore_chunk"
+_START = "__mlcore_start"
+_STOP = "__mlcore_stop"
 
 Runs = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Per run of a chunk: the entity key id, the first row and the row after the last."""
 
 
 def key_runs(keys: pl.DataFrame) -> pl.DataFrame:
-    """Runs of equal keys in a frame: the key columns, ``start`` and ``stop`` (row positions)."""
+    """Runs of equal keys in a frame: the key columns, then each run's first row and end.
+
+    The positions take internal column names, so that no key name can collide with them.
+    """
     names = keys.columns
     single = len(names) == 1
-    runs = keys.select(
-        (pl.col(names[0]) if single else pl.struct(names)).rle().alias("run")
-    ).unnest("run")
-    runs = runs.rename({"value": names[0]}) if single else runs.unnest("value")
-    stop = runs["len"].cast(pl.Int64).cum_sum()
-    return runs.with_columns(stop=stop, start=stop - runs["len"].cast(pl.Int64)).drop("len")
+    rle = keys.select((pl.col(names[0]) if single else pl.struct(names)).rle()).to_series()
+    lengths = rle.struct.field("len").cast(pl.Int64)
+    values = rle.struct.field("value")
+    runs = values.to_frame(names[0]) if single else values.struct.unnest()
+    stop = lengths.cum_sum()
+    return runs.with_columns(stop.alias(_STOP), (stop - lengths).alias(_START))
 
 
 def key_types(
@@ -133,20 +139,18 @@ class KeyIndex:
         The runs of several chunks are matched in one hash join, so that a large entity
         frame is probed once per ~million runs rather than once per chunk.
         """
-        from mlcore.features import _chunks
-
         group_rows = max(self.keys, _chunks.CHUNK_ROWS)
         pending: list[pl.DataFrame] = []
         pending_rows = 0
         for c, chunk in enumerate(chunks):
-            runs = key_runs(self.read_keys(batches, chunk)).with_columns(chunk=pl.lit(c))
+            runs = key_runs(self.read_keys(batches, chunk)).with_columns(pl.lit(c).alias(_CHUNK))
             pending.append(runs)
             pending_rows += runs.height
             if pending_rows < group_rows and c + 1 < len(chunks):
                 continue
             matched = self._match(pl.concat(pending))
             for (index,), part in matched.partition_by(
-                "chunk", as_dict=True, maintain_order=True
+                _CHUNK, as_dict=True, maintain_order=True
             ).items():
                 yield int(index), _arrays(part)  # type: ignore[call-overload]
             pending, pending_rows = [], 0
@@ -166,6 +170,6 @@ class KeyIndex:
 
 def _arrays(matched: pl.DataFrame) -> Runs:
     key, start, stop = (
-        matched[c].to_numpy().astype(np.int64, copy=False) for c in (_KEY_ID, "start", "stop")
+        matched[c].to_numpy().astype(np.int64, copy=False) for c in (_KEY_ID, _START, _STOP)
     )
     return key, start, stop

@@ -33,8 +33,19 @@ Examples
 --------
 >>> Aggregation("trips", "sum", "24h")
 Aggregation(column='trips', function='sum', window=datetime.timedelta(days=1), name='trips_sum_24h')
->>> parse_window("1h30m")
-datetime.timedelta(seconds=5400)
+
+The event at exactly ``t - window`` is out, the one at ``t`` is in:
+
+>>> import polars as pl
+>>> from mlcore.features.retrieval import ViewSource, point_in_time_join
+>>> at = [dt.datetime(2024, 1, 1, 8, m, tzinfo=dt.UTC) for m in (0, 30, 59)]
+>>> trips = pl.DataFrame({"driver": [1, 1, 1], "ts": at, "fare": [10.0, 20.0, 40.0]})
+>>> view = ViewSource("trips", join_keys=("driver",), event_timestamp="ts", features=(),
+...                   files=(trips,), aggregations=(Aggregation("fare", "sum", "30m"),
+...                                                 Aggregation("fare", "count", "1h")))
+>>> entities = pl.DataFrame({"driver": [1, 1], "at": at[1:]})
+>>> point_in_time_join(entities, "at", [view]).select("fare_sum_30m", "fare_count_1h").rows()
+[(20.0, 2), (60.0, 3)]
 """
 
 from __future__ import annotations
@@ -171,8 +182,8 @@ class WindowStats:
         self.mean = np.zeros(rows, np.float64)
         self.m2 = np.zeros(rows, np.float64)
 
-    def kernel_input(self, values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-        """Values as int64/float64 (nulls zeroed) and their validity mask."""
+    def _kernel_input(self, values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+        """Values in the state's type, int64 or float64 (nulls zeroed), and their validity."""
         valid = values.is_not_null().to_numpy()
         if self.dtype.is_float():
             data = values.cast(pl.Float64)
@@ -193,9 +204,7 @@ class WindowStats:
         entity_ts: np.ndarray,
     ) -> None:
         """Add one chunk's events (``runs`` as in :mod:`._kernels`)."""
-        data, valid = self.kernel_input(values)
-        if data.dtype != self.total.dtype:
-            data = data.astype(self.total.dtype)
+        data, valid = self._kernel_input(values)
         _kernels.window_stats(
             *runs,
             ts,

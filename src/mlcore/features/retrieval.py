@@ -227,12 +227,7 @@ def _check_outputs(entities: pl.DataFrame, views: Sequence[ViewSource]) -> None:
             seen.add(name)
         for key in view.entity_keys:
             if key not in entities.columns:
-                raise NotFound(
-                    "entity column",
-                    key,
-                    candidates=entities.columns,
-                    hint=None if len(entities.columns) > 0 else f"View {view.name} joins on it",
-                )
+                raise NotFound("entity column", key, candidates=entities.columns)
     if clashes:
         raise InvalidInput(
             f"result columns collide: {', '.join(sorted(set(clashes)))}",
