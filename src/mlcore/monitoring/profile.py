@@ -184,7 +184,7 @@ class ReferenceProfile:
     def summarise(self, frame: Any) -> WindowSummary:
         """Summarise a batch of rows on this profile's layouts.
 
-        Every profiled column must be present (else InvalidInput, before
+        Every profiled column must be present (else NotFound, before
         anything is counted); columns the profile does not know are ignored and
         listed in ``unexpected_columns``. An empty batch gives an empty summary.
         """
