@@ -129,6 +129,11 @@ def test_gate_blocked_release_exits_1(team, files, monkeypatch) -> None:
     r = team("emil", "models", "release", "churn", "1")
     assert r.exit_code == 1
     assert "release of model:churn/1 blocked by the gate (auc: 0.71 < 0.8)" in r.stderr
+    r = team("emil", "models", "release", "churn", "1", "--check", "--json")
+    assert r.exit_code == 1 and r.json()["failures"] == [{"rule": "auc", "message": "0.71 < 0.8"}]
+    monkeypatch.undo()
+    r = team("emil", "models", "release", "churn", "1", "--check")
+    assert r.exit_code == 0 and "churn/1 can be released" in r.stderr
     assert team("ana", "models", "show", "churn", "--json").json()["production"] is None
 
 
@@ -196,7 +201,11 @@ def test_score_and_load(team, files, tmp_path: Path, store_path: Path) -> None:
 
 def test_register_untrusted_and_from_a_stored_artifact(team, files, store_path) -> None:
     r = team("dana", "models", "register", "forest", str(files["forest"]))
-    assert r.exit_code == 1 and "artifact refused" in r.stderr and "sklearn.tree._tree.Tree" in r.stderr
+    assert (
+        r.exit_code == 1
+        and "artifact refused" in r.stderr
+        and "sklearn.tree._tree.Tree" in r.stderr
+    )
     trust = [a for t in ("sklearn.tree._tree.Tree",) for a in ("--trust", t)]
     r = team("dana", "models", "register", "forest", str(files["forest"]), *trust, "--json")
     assert r.exit_code == 0, r.stderr

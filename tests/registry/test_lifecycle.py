@@ -168,6 +168,19 @@ def test_missing_approvals_block_release_and_are_audited(team, model) -> None:
     assert blocked.details["failures"][0]["rule"] == "approval by risk-officer"
 
 
+def test_check_release_previews_without_changing_anything(team, model) -> None:
+    make(team, model, "approved")
+    strict = gated(team, "rita", Gate(rule=ApprovalRule(must_include=("risk-officer",))))
+    before, entries = snapshot(team["admin"]), audit_length(team["admin"])
+    (failure,) = strict.check_release("churn", 1)
+    assert failure["rule"] == "approval by risk-officer"
+    assert gated(team, "rita", Gate()).check_release("churn", 1) == []
+    assert snapshot(team["admin"]) == before and audit_length(team["admin"]) == entries
+    make(team, model, "draft")
+    with pytest.raises(InvalidTransition, match="it is draft"):
+        team["admin"].models.check_release("churn", 2)
+
+
 def test_gate_runs_inside_the_release_transaction_and_can_block(team, model) -> None:
     make(team, model, "approved")
     failure = {"rule": "auc >= 0.8", "value": 0.71, "threshold": 0.8, "message": "auc too low"}

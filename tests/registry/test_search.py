@@ -154,6 +154,14 @@ def test_search_examples(searched) -> None:
     assert refs(name="churn*", owner="dana", limit=3) == ["churn/1", "churn/2", "churn-eu/1"]
 
 
+def test_versions_of_a_pipeline_run(team, model) -> None:
+    team["dana"].models.register("churn", model, pipeline_run="run-1")
+    team["dana"].models.register("churn", model, pipeline_run="run-2")
+    team["dana"].models.register("fraud", model, pipeline_run="run-1")
+    found = team["admin"].models.search(pipeline_run="run-1")
+    assert [v.ref for v in found] == ["churn/1", "fraud/1"]
+
+
 def test_using_features_for_discovery(searched) -> None:
     assert searched.models.using_features("payments") == [("fraud", 1), ("fraud", 2)]
     assert searched.models.using_features(["visits:count", "payments:amount"]) == [

@@ -193,8 +193,22 @@ def release(
     version: int = _VERSION,
     reason: str = _REASON,
     evidence: str = typer.Option(None, help="Evaluation id the release relies on."),
+    check: bool = typer.Option(
+        False, "--check", help="Only report what would block the release (exit 1 if anything)."
+    ),
 ) -> None:
     """Move production to an approved version (gate checked); the previous one is archived."""
+    if check:
+        from mlcore.errors import GateFailed
+
+        failures = _models().check_release(name, version, evidence=evidence)
+        output.emit(
+            {"name": name, "version": version, "ready": not failures, "failures": failures},
+            lambda r: r["ready"] and output.note(f"{name}/{version} can be released"),
+        )
+        if failures:
+            raise GateFailed(f"model:{name}/{version}", failures)
+        return
     _done(_models().release(name, version, reason=reason, evidence=evidence), "released")
 
 

@@ -341,14 +341,7 @@ class Registry:
                 tx.require("models.release")
                 record = self._version(tx, name, version)
                 lifecycle.check(record.subject, "release", record.state)
-                gate = self._gate()
-                rule = lifecycle.requirement(gate, record, tx)
-                failures = rule.failures(lifecycle.approvals(tx, name, version))
-                if failures:
-                    raise GateFailed(
-                        record.subject, failures, hint="Collect the missing approvals first"
-                    )
-                evidence = lifecycle.run_gate(gate, record, tx, evidence)
+                evidence = self._release_checks(tx, record, evidence)
                 previous = lifecycle.pointer(tx, name, PRODUCTION)
                 released = lifecycle.record_event(
                     tx, record, "release", State.PRODUCTION, reason, evidence
@@ -371,6 +364,33 @@ class Registry:
                     {"failures": blocked.failures},
                 )
             raise
+
+    def check_release(
+        self, name: str, version: int, *, evidence: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What would block releasing ``version`` now (an empty list: nothing); changes nothing.
+
+        The same approval and gate checks as :meth:`release`, for a preview
+        (``mlcore models release --check``, the TUI's confirmation). Raises
+        InvalidTransition when the version is not approved.
+        """
+        with self._storage.transaction() as tx:
+            record = self._version(tx, name, version)
+            lifecycle.check(record.subject, "release", record.state)
+            try:
+                self._release_checks(tx, record, evidence)
+            except GateFailed as blocked:
+                return blocked.failures
+        return []
+
+    def _release_checks(self, tx: Tx, record: ModelVersion, evidence: str | None) -> str | None:
+        """Approvals, then the evaluation gate; GateFailed blocks. Returns the evidence id."""
+        gate = self._gate()
+        rule = lifecycle.requirement(gate, record, tx)
+        failures = rule.failures(lifecycle.approvals(tx, record.name, record.version))
+        if failures:
+            raise GateFailed(record.subject, failures, hint="Collect the missing approvals first")
+        return lifecycle.run_gate(gate, record, tx, evidence)
 
     def rollback(self, name: str, *, reason: str, evidence: str | None = None) -> ModelVersion:
         """Restore the version production held before the current one, in one step.
@@ -529,6 +549,7 @@ class Registry:
         | str
         | None = None,
         feature: str | None = None,
+        pipeline_run: str | None = None,
         limit: int | None = None,
     ) -> list[VersionSummary]:
         """Versions matching every condition given (see :mod:`mlcore.registry.search`).
@@ -536,7 +557,7 @@ class Registry:
         ``text`` is found in model names and card descriptions; ``name`` may use
         ``*``; ``tags`` as ``"key"``/``"key=value"``; ``metrics`` as
         ``"auc>=0.8"`` or ``{"auc": (0.8, None)}``; ``feature`` a view or
-        ``view:feature``.
+        ``view:feature``; ``pipeline_run`` the run that trained the version.
         """
         query = Query.build(
             name=name,
@@ -546,6 +567,7 @@ class Registry:
             owner=owner,
             metrics=metrics,
             feature=feature,
+            pipeline_run=pipeline_run,
         )
         with self._storage.transaction() as tx:
             return summaries(tx, query, limit=limit)

@@ -1,4 +1,4 @@
-"""Finding versions: by name, text, tag, state, owner, metric range and feature used.
+"""Finding versions: by name, text, tag, state, owner, metric range, feature used, pipeline run.
 
 Every filter becomes a bound parameter; a model name pattern may use ``*``.
 Metric conditions are read from text (``auc>=0.8``) or given as ranges
@@ -93,6 +93,7 @@ class Query:
     strict: Sequence[str] = ()
     feature: str | None = None
     version: int | None = None
+    pipeline_run: str | None = None
 
     @classmethod
     def build(
@@ -108,6 +109,7 @@ class Query:
         | str
         | None = None,
         feature: str | None = None,
+        pipeline_run: str | None = None,
     ) -> Query:
         """A query from friendly arguments (single values or lists, text conditions)."""
         if isinstance(tags, str):
@@ -148,7 +150,17 @@ class Query:
             names.validate("feature view", view)
             if feat and feat != "*":
                 names.validate("feature", feat)
-        return cls(name, text, tag_map, states, owner, ranges, tuple(strict), feature)
+        return cls(
+            name,
+            text,
+            tag_map,
+            states,
+            owner,
+            ranges,
+            tuple(strict),
+            feature,
+            pipeline_run=pipeline_run,
+        )
 
     def where(self) -> tuple[str, list[Any]]:
         """The WHERE clause (without the keyword) and its parameters."""
@@ -186,6 +198,9 @@ class Query:
             if high is not None:
                 clauses.append(f"metrics[?] {'<' if strict else '<='} ?")
                 params += [key, float(high)]
+        if self.pipeline_run is not None:
+            clauses.append("lineage->>'$.pipeline_run' = ?")
+            params.append(self.pipeline_run)
         if self.feature is not None:
             view = self.feature.partition(":")[0]
             if ":" in self.feature and not self.feature.endswith(":*"):
