@@ -86,7 +86,7 @@ class Store:
     def features(self) -> Any:
         from mlcore.features.store import FeatureStore
 
-        return FeatureStore(self.storage)
+        return FeatureStore(self.storage, store=self)
 
     @cached_property
     def models(self) -> Any:

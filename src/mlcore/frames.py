@@ -14,6 +14,13 @@ mlcore.errors.InvalidInput: batch is a dict, not a frame. Pass a Polars, pandas 
 >>> naive = pl.DataFrame({"ts": [datetime(2024, 1, 1, 12)]})
 >>> ensure_utc(naive, "ts", assume_tz="Europe/Paris")["ts"][0]
 datetime.datetime(2024, 1, 1, 11, 0, tzinfo=zoneinfo.ZoneInfo(key='UTC'))
+>>> text = pl.DataFrame({"ts": ["2024-01-01T12:00:00+02:00", "2024-01-01T12:00:00Z"]})
+>>> ensure_utc(text, "ts")["ts"].dt.hour().to_list()
+[10, 12]
+>>> ensure_utc(pl.DataFrame({"ts": ["2024-01-01T12:00:00"]}), "ts")
+Traceback (most recent call last):
+...
+mlcore.errors.InvalidInput: data column 'ts' holds naive timestamps (no timezone). Make them timezone-aware, or name their zone (assume_tz='UTC', --tz UTC).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ __all__ = ["UTC_DTYPE", "ensure_utc", "read_path", "to_polars"]
 UTC_DTYPE = "Datetime(time_unit='us', time_zone='UTC')"
 _PARQUET = {".parquet", ".pq", ".parq"}
 _CSV = {".csv", ".tsv", ".txt"}
+_ZONE_SUFFIX = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def read_path(path: str | os.PathLike[str], *, what: str = "data") -> pl.DataFrame:
@@ -106,15 +114,29 @@ def ensure_utc(
     dtype = frame.schema[column]
     col = pl.col(column)
     if dtype == pl.String:
-        try:
-            parsed = frame.select(col.str.to_datetime(time_unit="us", time_zone="UTC"))
-        except Exception:
+        bare = col.str.replace(_ZONE_SUFFIX, "").str.to_datetime(time_unit="us", strict=False)
+        checks = frame.select(
+            unparsed=(bare.is_null() & col.is_not_null()).any(),
+            zoned=col.str.contains(_ZONE_SUFFIX).fill_null(True),
+        )
+        if checks["unparsed"][0]:
             raise InvalidInput(
-                f"{what} column '{column}' holds text that is not ISO-8601 timestamps with a zone",
+                f"{what} column '{column}' holds text that is not ISO-8601 timestamps",
                 field=column,
                 hint="Use e.g. 2024-03-01T12:00:00Z",
-            ) from None
-        return frame.with_columns(parsed[column])
+            )
+        zoned = bool(checks["zoned"].all())
+        if not zoned and checks["zoned"].any():
+            raise InvalidInput(
+                f"{what} column '{column}' mixes timestamps with and without a timezone",
+                field=column,
+                hint="Give every timestamp an offset (Z, +02:00)",
+            )
+        parsed = frame.select(
+            col.str.to_datetime(time_unit="us", time_zone="UTC" if zoned else None)
+        )
+        frame = frame.with_columns(parsed[column])
+        dtype = frame.schema[column]
     if dtype == pl.Date:
         dtype = pl.Datetime("us")
         frame = frame.with_columns(col.cast(dtype))

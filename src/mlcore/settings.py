@@ -67,6 +67,13 @@ _TABLE = [
         "before letting waiting processes in.",
     ),
     Setting(
+        "online_refresh",
+        1.0,
+        _positive_float,
+        "Seconds between checks for a newer online-table snapshot "
+        "(how stale another process's materialization may look).",
+    ),
+    Setting(
         "gc_grace",
         3600.0,
         _positive_float,

@@ -135,7 +135,7 @@ def test_describe_and_summary(store, fs) -> None:
     fs.apply([driver_stats(ttl="3h"), *_others()])
     info = fs.describe("driver_stats")
     assert info["version"] == 2 and [v["version"] for v in info["versions"]] == [1, 2]
-    assert info["data"]["rows"] == 1 and info["online"] is None and info["used_by"] is None
+    assert info["data"]["rows"] == 1 and info["online"] is None and info["used_by"] == []
     summary = {s["view"]: s for s in fs.summary()}
     assert set(summary) == {"driver_stats", "driver_rank", "city_weather"}
     assert summary["driver_stats"]["rows"] == 1 and summary["driver_rank"]["owner"] == "bo"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlcore import settings
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.features import plan as plans
 from mlcore.features.definitions import Definition, Entity, FeatureView, load_definitions
@@ -538,7 +539,7 @@ class FeatureStore:
         if self._online is None:
             from mlcore.features.online import OnlineTable
 
-            self._online = OnlineTable(self.storage)
+            self._online = OnlineTable(self.storage, refresh_s=settings.get("online_refresh"))
         return self._online.lookup(keys, features, full_names=full_names, with_age=with_age)
 
     # -- discovery --------------------------------------------------------------------
