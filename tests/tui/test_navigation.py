@@ -68,6 +68,12 @@ async def test_views_show_the_store(app) -> None:
         chain = app.screen.query_one("#chain", Static)
         assert "chain verified: 14 entries" in str(chain.render())
         assert chain.has_class("ok")
+        await pilot.press("enter")  # the production table has focus: churn
+        await settle(pilot)
+        assert isinstance(app.screen, ModelScreen) and app.screen.model_name == "churn"
+        await pilot.press("escape", "tab", "enter")  # the pending approvals: churn/2
+        await settle(pilot)
+        assert isinstance(app.screen, VersionScreen) and app.screen.version == 2
         await pilot.press("2")
         await settle(pilot)
         assert rows(app, "views") == ["driver_stats"]

@@ -106,9 +106,10 @@ class ViewScreen(Screen):
 
     def loaded_model(self, model: Any) -> None:
         """Called by the app with a fetched view model."""
+        first = not self.loaded
         self.loaded = True
         self.show(model)
-        if self.focused is None:
+        if first or self.focused is None:  # rows first; Tab reaches the rest
             self.focus_first_table()
 
     def focus_first_table(self) -> None:

@@ -11,10 +11,10 @@ from textual.widgets import Static
 from mlcore.tui import format as fmt
 from mlcore.tui.screens.audit import chain_line
 from mlcore.tui.screens.base import ViewScreen, bindings
-from mlcore.tui.screens.models import version_rows
-from mlcore.tui.screens.runs import run_rows
+from mlcore.tui.screens.models import ModelScreen, VersionScreen, version_rows
+from mlcore.tui.screens.runs import RunScreen, run_rows
 from mlcore.tui.viewmodels import Target, Unavailable
-from mlcore.tui.widgets import Row, Section
+from mlcore.tui.widgets import Row, RowsTable, Section
 
 if TYPE_CHECKING:
     from mlcore.tui.data import DataAccess
@@ -95,6 +95,16 @@ class OverviewScreen(ViewScreen):
         self.query_one("#runs", Section).show(
             o.runs if isinstance(o.runs, Unavailable) else run_rows(o.runs)
         )
+
+    def open_row(self, table: RowsTable, key: str) -> None:
+        section = table.parent.id if table.parent is not None else None
+        if section == "production":
+            self.app.push_screen(ModelScreen(key))
+        elif section == "pending":
+            name, _, version = key.rpartition("/")
+            self.app.push_screen(VersionScreen(name, int(version)))
+        elif section == "runs":
+            self.app.push_screen(RunScreen(key))
 
     def target(self, verb: str) -> Target | None:
         # each verb fits one section, so it acts on that section's selected row
