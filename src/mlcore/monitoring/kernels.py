@@ -49,6 +49,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from mlcore.monitoring import moments as _moments
+from mlcore.monitoring.moments import MOMENTS, new_moments
+
 __all__ = [
     "BLOCK",
     "MOMENTS",
@@ -66,8 +69,6 @@ BLOCK = 2048
 
 #: Slots of ``specials``: nulls, NaNs, -inf, +inf.
 SPECIALS = ("null", "nan", "neg_inf", "pos_inf")
-#: Slots of ``moments``: finite count, mean, sum of squared deviations, min, max.
-MOMENTS = ("count", "mean", "m2", "min", "max")
 #: Slots of ``tails``: sum of ``a - x`` below the robust range, of ``x - b`` above.
 TAILS = ("lower", "upper")
 
@@ -78,30 +79,14 @@ _FAST_FINITE = True
 _REASSOC = {"reassoc", "contract"}
 
 
-def new_moments() -> np.ndarray:
-    """Moments of an empty column: zero count, min = +inf, max = -inf."""
-    return np.array([0.0, 0.0, 0.0, np.inf, -np.inf])
-
-
 @numba.njit(cache=True, nogil=True, inline="always")
 def _is_valid(validity, offset, i):  # type: ignore[no-untyped-def]
     bit = offset + i
     return (validity[bit >> 3] >> (bit & 7)) & 1 == 1
 
 
-@numba.njit(cache=True, nogil=True)
-def merge_moments(moments, n, mean, m2, lo, hi):  # type: ignore[no-untyped-def]
-    """Fold ``(n, mean, m2, lo, hi)`` into ``moments`` in place (Chan et al., 1979)."""
-    if n == 0:
-        return
-    na = moments[0]
-    total = na + n
-    delta = mean - moments[1]
-    moments[1] += delta * (n / total)
-    moments[2] += m2 + delta * delta * (na * n / total)
-    moments[0] = total
-    moments[3] = min(moments[3], lo)
-    moments[4] = max(moments[4], hi)
+# The same function the Python side merges summaries with, compiled for the kernels.
+merge_moments = numba.njit(cache=True, nogil=True)(_moments.merge_moments)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST_FINITE)

@@ -41,8 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from mlcore.errors import InvalidInput
-from mlcore.monitoring import kernels
 from mlcore.monitoring._frames import float_chunks, run_tasks, sample_finite, string_values
+from mlcore.monitoring.moments import new_moments
 from mlcore.monitoring.summary import CategoricalSummary, NumericSummary, merge_all
 
 __all__ = ["CategoricalLayout", "NumericLayout", "fingerprint"]
@@ -68,7 +68,9 @@ def _level_starts(fine: np.ndarray, levels: np.ndarray) -> np.ndarray:
 
 
 def _range_piece(piece: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
-    moments = kernels.new_moments()
+    from mlcore.monitoring import kernels  # Numba only where values are counted
+
+    moments = new_moments()
     kernels.finite_range(*piece, moments)
     return moments
 
@@ -196,6 +198,8 @@ class NumericLayout:
     def _count_piece(
         self, piece: tuple[np.ndarray, np.ndarray, int], with_moments: bool = True
     ) -> NumericSummary:
+        from mlcore.monitoring import kernels
+
         values, validity, offset = piece
         out = self.empty()
         kernels.count_column(

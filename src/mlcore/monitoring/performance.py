@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from mlcore.errors import InvalidInput
-from mlcore.monitoring import kernels
+from mlcore.monitoring.moments import merge_moments, new_moments
 
 __all__ = ["ClassificationWindow", "RegressionWindow"]
 
@@ -251,7 +251,7 @@ class RegressionWindow:
     abs_error_sum: float = 0.0
     sq_error_sum: float = 0.0
     error_sum: float = 0.0
-    target: np.ndarray = field(default_factory=kernels.new_moments)
+    target: np.ndarray = field(default_factory=new_moments)
 
     @classmethod
     def observe(cls, y_true: Any, y_pred: Any) -> RegressionWindow:
@@ -268,7 +268,7 @@ class RegressionWindow:
         self.sq_error_sum += float(np.square(error).sum())
         self.error_sum += float(error.sum())
         if len(y):
-            kernels.merge_moments(
+            merge_moments(
                 self.target,
                 len(y),
                 y.mean(),
@@ -280,7 +280,7 @@ class RegressionWindow:
 
     def merge(self, other: RegressionWindow) -> RegressionWindow:
         target = self.target.copy()
-        kernels.merge_moments(target, *other.target)
+        merge_moments(target, *other.target)
         return RegressionWindow(
             self.abs_error_sum + other.abs_error_sum,
             self.sq_error_sum + other.sq_error_sum,

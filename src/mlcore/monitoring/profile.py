@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 
 from mlcore.errors import InvalidInput, NotFound, closest
-from mlcore.monitoring import kernels
 from mlcore.monitoring._frames import Kind, check_kind, kind_of, run_tasks, to_table
 from mlcore.monitoring.layout import CategoricalLayout, ColumnLayout, NumericLayout, fingerprint
+from mlcore.monitoring.moments import merge_moments, new_moments
 from mlcore.monitoring.summary import ColumnSummary, WindowSummary, merge_all
 
 __all__ = ["ReferenceProfile"]
@@ -132,9 +132,9 @@ class ReferenceProfile:
         fine: dict[str, NumericLayout] = {}
         moments: dict[str, np.ndarray] = {}
         for name in numeric:
-            moments[name] = kernels.new_moments()
+            moments[name] = new_moments()
             for part in ranges.get(name, []):
-                kernels.merge_moments(moments[name], *part)
+                merge_moments(moments[name], *part)
             fine[name] = NumericLayout.fine_grid(
                 name, table.column(name), moments[name],
                 resolution=resolution, sample_size=sample_size, seed=seed,

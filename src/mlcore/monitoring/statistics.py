@@ -33,7 +33,6 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import special
-from scipy import stats as sps
 
 from mlcore.monitoring.layout import NumericLayout
 from mlcore.monitoring.summary import NumericSummary
@@ -178,7 +177,9 @@ def ks_pvalue(statistic: float, n_ref: float, n_cur: float, *, method: str = "st
         return math.nan
     en = n_ref * n_cur / (n_ref + n_cur)
     if method == "scipy":
-        return float(np.clip(sps.kstwo.sf(statistic, np.round(en)), 0.0, 1.0))
+        from scipy import stats  # a second to import; only this path needs it
+
+        return float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0.0, 1.0))
     root = math.sqrt(en)
     # kolmogorov is kstwobign.sf without the distribution machinery.
     return float(np.clip(special.kolmogorov((root + 0.12 + 0.11 / root) * statistic), 0.0, 1.0))

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from mlcore.errors import InvalidInput
-from mlcore.monitoring import kernels
+from mlcore.monitoring.moments import merge_moments, new_moments
 
 __all__ = ["CategoricalSummary", "NumericSummary", "WindowSummary", "merge_all"]
 
@@ -37,7 +37,7 @@ class NumericSummary:
 
     cells: np.ndarray
     specials: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.int64))
-    moments: np.ndarray = field(default_factory=kernels.new_moments)
+    moments: np.ndarray = field(default_factory=new_moments)
     tails: np.ndarray = field(default_factory=lambda: np.zeros(2))
 
     kind = "numeric"
@@ -72,7 +72,7 @@ class NumericSummary:
     def merge(self, other: NumericSummary) -> NumericSummary:
         moments = self.moments.copy()
         count, mean, m2, lo, hi = other.moments
-        kernels.merge_moments(moments, count, mean, m2, lo, hi)
+        merge_moments(moments, count, mean, m2, lo, hi)
         return NumericSummary(
             self.cells + other.cells,
             self.specials + other.specials,
