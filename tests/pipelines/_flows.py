@@ -196,3 +196,11 @@ def registering(rows: int = 120, seed: int = 3):
     train, test = frames(rows, seed)
     model = steps.train(train, "y", "sklearn.linear_model.LogisticRegression")
     steps.register(model, "churn", training_data=train, metrics=accuracy(model, test))
+
+
+@pipeline
+def evaluated(rows: int = 120, seed: int = 3, policy: str = "general"):
+    train, test = frames(rows, seed)
+    model = steps.train(train, "y", "sklearn.linear_model.LogisticRegression")
+    version = steps.register(model, "churn", training_data=train)
+    steps.evaluate(version, test, "y", policy=policy, n_resamples=20)

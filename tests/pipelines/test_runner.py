@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -24,6 +25,9 @@ from mlcore.pipelines import (
     step,
 )
 from mlcore.pipelines.workers import StoredInput
+
+# The evaluation capability, where this mlcore has it (lineage then lists evaluations).
+HAS_EVALS = importlib.util.find_spec("mlcore.evaluation.evaluations") is not None
 
 calls = types.SimpleNamespace(load=0, double=0, total=0)
 
@@ -415,15 +419,48 @@ def test_identical_hashes_on_rerun_and_the_version_records_its_run(store, flow):
     assert set(statuses(cached).values()) == {"cached"}
     chain = store.pipelines.lineage(cached.id)
     (entry,) = chain.models
-    assert (entry["ref"], entry["pipeline_run"], entry["evaluations"]) == (
-        "churn/2",
-        again.id,
-        None,
-    )
+    assert (entry["ref"], entry["pipeline_run"]) == ("churn/2", again.id)
+    assert entry["evaluations"] == ([] if HAS_EVALS else None)
     steps = {s["name"]: s for s in chain.steps}
     assert steps["register"]["computed_by"] == again.id
     assert steps["train"]["inputs"]["frame"]["from"] == "frames.train"
     assert {i["input"] for i in chain.inputs} == set()  # every input came from a step
+
+
+POLICY = """
+name = "general"
+[[rules]]
+id = "accuracy"
+kind = "metric"
+description = "Right often enough"
+citation = "Model standard 4.1"
+severity = "block"
+metric = "accuracy"
+min = {minimum}
+"""
+
+
+@pytest.mark.slow  # trains, registers and evaluates with scikit-learn
+@pytest.mark.skipif(not HAS_EVALS, reason="no evaluation capability in this mlcore")
+def test_evaluate_records_an_evaluation_and_a_failing_one_stops_the_run(store, flow):
+    store.evals.apply_policy(POLICY.format(minimum=0.5))
+    passed = store.pipelines.run(flow("evaluated"))
+    assert passed.status is RunStatus.SUCCEEDED, passed.record
+    summary = passed.output("evaluate")
+    assert (summary["model"], summary["version"], summary["verdict"]) == ("churn", 1, "pass")
+    assert store.evals.get(summary["id"]).metrics["accuracy"] == summary["metrics"]["accuracy"]
+    (entry,) = store.pipelines.lineage(passed.id).models
+    assert [e["id"] for e in entry["evaluations"]] == [summary["id"]]
+
+    store.evals.apply_policy(POLICY.format(minimum=0.999))
+    failed = store.pipelines.run(flow("evaluated"))
+    record = failed.steps["evaluate"]
+    assert (failed.status, record.status, record.attempts) == ("failed", "failed", 1)
+    assert record.error.type == "EvaluationFailed"
+    details = record.error.details["evaluation"]
+    assert details["verdict"] == "fail" and details["rules"][0]["blocking"] is True
+    assert len(store.evals.evaluations("churn", 1)) == 2  # recorded before it failed the step
+    assert failed.steps["register"].status is StepStatus.CACHED
 
 
 def test_lineage_names_the_inputs_from_outside_the_run(store, tmp_path):
@@ -448,6 +485,28 @@ def test_lineage_names_the_inputs_from_outside_the_run(store, tmp_path):
     assert chain.steps[1]["inputs"]["values"]["from"] == "read.read"
     assert chain.models == []
     assert chain.to_dict()["run"]["id"] == run.id
+
+
+@step
+def same(values: list) -> list:
+    return values
+
+
+def test_lineage_follows_the_wiring_when_outputs_are_equal(store):
+    @pipeline
+    def flow():
+        total(same(same(load(2))))
+
+    chain = store.pipelines.lineage(store.pipelines.run(flow).id)
+    wiring = {s["name"]: {a: i["from"] for a, i in s["inputs"].items()} for s in chain.steps}
+    assert wiring == {
+        "load": {},
+        "same": {"values": "load.load"},
+        "same_2": {"values": "same.same"},
+        "total": {"values": "same_2.same"},
+    }
+    shas = {s["name"]: s["outputs"] for s in chain.steps}
+    assert shas["load"]["load"] == shas["same"]["same"] == shas["same_2"]["same"]
 
 
 def test_a_validation_failure_keeps_its_report(store):

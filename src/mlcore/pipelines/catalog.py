@@ -35,7 +35,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -350,9 +350,11 @@ class CatalogRunStore:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.storage = journal.storage
+        # Each running run's step statuses, for the counts its finish audits.
+        self._statuses: dict[str, dict[str, str]] = {}
 
     def create_run(self, run: RunRecord) -> None:
-        steps = [[name, record.step] for name, record in run.steps.items()]
+        steps = [[name, r.step, dict(r.sources)] for name, r in run.steps.items()]
         with self.storage.transaction() as tx:
             tx.require("pipelines.run")
             tx.execute(
@@ -376,25 +378,24 @@ class CatalogRunStore:
                 details["resumed_from"] = run.resumed_from
             tx.audit("pipelines.run", f"run:{run.id}", details)
             self.journal.read_index(tx, list(run.steps))
+        self._statuses[run.id] = {name: str(record.status) for name, record in run.steps.items()}
 
     def update_step(self, run_id: str, step: StepRecord) -> None:
         self.journal.add_record(run_id, step)
+        self._statuses.setdefault(run_id, {})[step.name] = str(step.status)
 
     def flush(self) -> None:
         self.journal.flush()
 
     def finish_run(self, run_id: str, status: RunStatus, finished_at: datetime) -> None:
+        counts: dict[str, int] = {}
+        for step_status in sorted(self._statuses.pop(run_id, {}).values()):
+            counts[step_status] = counts.get(step_status, 0) + 1
+
         def finish(tx: Tx) -> None:
             tx.execute(
                 "UPDATE pipeline_runs SET status = ?, finished_at = ? WHERE id = ?",
                 [str(status), finished_at, run_id],
-            )
-            counts = dict(
-                tx.fetchall(
-                    "SELECT status, count(*) FROM (SELECT status FROM pipeline_step_records "
-                    f"WHERE run_id = ? {_LATEST}) GROUP BY status ORDER BY status",
-                    [run_id],
-                )
             )
             tx.audit("pipelines.finish", f"run:{run_id}", {"status": str(status), "steps": counts})
 
@@ -502,10 +503,18 @@ def _run_record(row: Sequence[Any], recorded: Mapping[str, StepRecord]) -> RunRe
         started_at=started,
         finished_at=finished,
         steps={
-            name: recorded.get(name) or StepRecord(name, step) for name, step in json.loads(steps)
+            name: replace(recorded[name], sources=_sources(rest))
+            if name in recorded
+            else StepRecord(name, step, sources=_sources(rest))
+            for name, step, *rest in json.loads(steps)
         },
         source=source,
         resumed_from=resumed_from,
         mlcore_version=version,
         actor=actor,
     )
+
+
+def _sources(rest: list[Any]) -> dict[str, str]:
+    # Runs recorded before wiring was kept list only [name, step].
+    return rest[0] if rest else {}

@@ -196,6 +196,10 @@ def _steps(count: int) -> str:
     return f"{count} step" if count == 1 else f"{count} steps"
 
 
+def _sources(node: Node) -> dict[str, str]:
+    return {arg: f"{v.node}.{v.name}" for arg, v in node.inputs.items() if isinstance(v, OutputRef)}
+
+
 def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -245,7 +249,10 @@ class _Execution:
             id=new_run_id(),
             pipeline=pipeline.name,
             params=record_params(params),
-            steps={n: StepRecord(n, node.step.name) for n, node in self.nodes.items()},
+            steps={
+                n: StepRecord(n, node.step.name, sources=_sources(node))
+                for n, node in self.nodes.items()
+            },
             source=pipeline.source,
             resumed_from=previous.id if previous else None,
             mlcore_version=__version__,
@@ -411,7 +418,9 @@ class _Execution:
         return bool(outputs) and all(self.artifacts.exists(r.sha256) for r in outputs.values())
 
     def _reuse(self, name: str, key: str, inputs: dict[str, str], hit: CachedOutputs) -> None:
-        resumed = self.previous is not None and hit.run_id == self.previous.id
+        earlier = self.previous.steps.get(name) if self.previous is not None else None
+        # Outputs carried over from the resumed run, whichever run computed them.
+        resumed = earlier is not None and earlier.status.done and earlier.outputs == hit.outputs
         note = (
             f"resumed: outputs of run {hit.run_id}"
             if resumed

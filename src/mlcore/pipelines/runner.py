@@ -182,16 +182,11 @@ class Pipelines:
     def lineage(self, run_id: str) -> Lineage:
         """The chain from the run's input data through its step outputs to its models."""
         record = self.records.get_run(run_id)
-        produced = {
-            ref.sha256: f"{name}.{output}"
-            for name, step in record.steps.items()
-            for output, ref in step.outputs.items()
-        }
         inputs = [
             {"step": name, "input": arg, "sha256": sha}
             for name, step in record.steps.items()
             for arg, sha in step.inputs.items()
-            if sha not in produced
+            if arg not in step.sources
         ]
         steps = [
             {
@@ -200,7 +195,7 @@ class Pipelines:
                 "status": str(step.status),
                 "computed_by": (step.reused_from or record.id) if step.status.done else None,
                 "inputs": {
-                    arg: {"sha256": sha, "from": produced.get(sha)}
+                    arg: {"sha256": sha, "from": step.sources.get(arg)}
                     for arg, sha in step.inputs.items()
                 },
                 "outputs": {k: v.to_dict() for k, v in step.outputs.items()},
@@ -251,15 +246,16 @@ class Pipelines:
         }
         return entry
 
-    def _evaluations(self, name: str, version: int) -> list[Any] | None:
-        """A version's evaluations, from the evaluation capability when it offers them.
-
-        Extension point: ``store.evals`` is not part of this mlcore yet. Once it
-        has ``evaluations(model, version)``, lineage lists what it returns.
-        """
+    def _evaluations(self, name: str, version: int) -> list[dict[str, Any]] | None:
+        """A version's evaluations, newest first, without their metric tables; None when
+        the store has no evaluation capability."""
         evals = self._capability("evals")
-        finder = getattr(evals, "evaluations", None)
-        return None if finder is None else list(finder(name, version))
+        if evals is None:
+            return None
+        return [
+            {k: v for k, v in e.to_dict().items() if k != "results"}
+            for e in evals.evaluations(name, version)
+        ]
 
     def _capability(self, name: str) -> Any | None:
         """``store.<name>``, or None when there is no store or it lacks that capability."""

@@ -109,6 +109,8 @@ class StepRecord:
     error: StepError | None = None
     reused_from: str | None = None
     note: str = ""
+    #: Where each input that is another step's output comes from: ``arg -> "step.output"``.
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float | None:
@@ -132,6 +134,7 @@ class StepRecord:
             "error": self.error.to_dict() if self.error else None,
             "reused_from": self.reused_from,
             "note": self.note,
+            "sources": dict(self.sources),
         }
 
     @classmethod
@@ -150,6 +153,7 @@ class StepRecord:
             error=StepError(**data["error"]) if data.get("error") else None,
             reused_from=data.get("reused_from"),
             note=data.get("note", ""),
+            sources=dict(data.get("sources") or {}),
         )
 
 

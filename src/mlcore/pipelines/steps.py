@@ -15,7 +15,8 @@ Each wraps a plain function so that it can be wired into a pipeline as it is::
 
 Pure steps (``validate``, ``clean``, ``split``, ``split_train_valid_test``,
 ``train``, ``tune``) run wherever the engine puts them, workers included.
-Steps that need the store (``features``, ``dataset``, ``register``) are
+Steps that need the store (``features``, ``dataset``, ``register``,
+``evaluate``) are
 declared ``uses_store=True``: they run in the process running the pipeline,
 which holds the store, and take it from the pinned input or from
 :func:`~mlcore.pipelines.context.current_run`. Registry and feature-store calls
@@ -28,11 +29,9 @@ config file and ``--param`` can hold); an estimator object works too and
 enters the cache key by its serialised form. Give ``validate`` its
 expectations file as an ``InputFile`` so that editing the file misses the cache.
 
-``evaluate`` is not here yet: the evaluation capability (``store.evals``) is
-not part of this mlcore. Until it is, evaluate in a step of your own declared
-``uses_store=True``; when it lands, ``steps.evaluate`` will call it for the
-version ``register`` returns, and :meth:`mlcore.pipelines.runner.Pipelines.lineage`
-already asks ``store.evals`` for a version's evaluations when it can.
+``evaluate`` records an evaluation of the version ``register`` returned under
+the policies in force (``store.evals.run``) and, by default, fails the step
+when a block rule fails, so that a low-grade model stops the pipeline there.
 
 Examples
 --------
@@ -53,7 +52,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import InvalidInput
+from mlcore.errors import CheckFailed, InvalidInput
 from mlcore.pipelines import components
 from mlcore.pipelines.components.train import TRUSTED_TYPES
 from mlcore.pipelines.context import current_run
@@ -64,8 +63,10 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = [
+    "EvaluationFailed",
     "clean",
     "dataset",
+    "evaluate",
     "features",
     "register",
     "split",
@@ -314,3 +315,88 @@ def register(
         "artifact_sha256": version.artifact_sha256,
         "pipeline_run": run.run_id,
     }
+
+
+class EvaluationFailed(CheckFailed):
+    """An evaluation a pipeline recorded failed block rules; ``evaluation`` summarises it."""
+
+    def __init__(self, evaluation: dict[str, Any]) -> None:
+        self.evaluation = evaluation
+        failed = [r for r in evaluation["rules"] if r.get("blocking")]
+        listed = "; ".join(f"{r['rule']}: {r['message']}" for r in failed)
+        super().__init__(
+            f"evaluation {evaluation['id']} of {evaluation['model']}/{evaluation['version']} "
+            f"failed {len(failed)} block rule(s) ({listed})",
+            hint=f"See mlcore eval show {evaluation['id']}",
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "evaluation": self.evaluation}
+
+
+@step(uses_store=True, cache=False, outputs="evaluation")
+def evaluate(
+    model_version: dict[str, Any],
+    data: Any,
+    label: str,
+    policy: str | list[str] | None = None,
+    slices: list[str] | None = None,
+    sensitive: list[str] | None = None,
+    where: str | None = None,
+    threshold: float = 0.5,
+    n_resamples: int = 200,
+    seed: int = 0,
+    compare_champion: bool = True,
+    require_pass: bool = True,
+) -> dict[str, Any]:
+    """Evaluate the version ``register`` returned on ``data`` and record it in the store.
+
+    See ``store.evals.run`` for the parameters. Never cached: an evaluation is
+    judged under the policies in force when it runs, which a new policy version
+    changes without changing this step's inputs. Returns the evaluation's id,
+    verdict, metrics and rule results; with ``require_pass`` a failing verdict
+    fails the step (:class:`EvaluationFailed`, exit code 1) after recording it.
+    """
+    run = current_run()
+    try:
+        evals = run.store.evals
+    except ImportError:
+        raise InvalidInput(
+            "this mlcore has no evaluation capability", hint="Upgrade mlcore to evaluate"
+        ) from None
+    evaluation = evals.run(
+        model_version["model"],
+        _frame(data),
+        label=label,
+        version=model_version["version"],
+        policy=policy,
+        slices=slices or (),
+        sensitive=sensitive or (),
+        where=where,
+        threshold=threshold,
+        n_resamples=n_resamples,
+        seed=seed,
+        compare_champion=compare_champion,
+    )
+    summary = {
+        "id": evaluation.id,
+        "model": evaluation.model,
+        "version": evaluation.version,
+        "verdict": evaluation.verdict,
+        "metrics": dict(evaluation.metrics),
+        "rules": [
+            {
+                "rule": f"{r.policy}/{r.rule}",
+                "status": r.effective,
+                "severity": r.severity,
+                "value": r.value,
+                "threshold": r.threshold,
+                "message": r.message,
+                "blocking": r.blocking,
+            }
+            for r in evaluation.rules
+        ],
+    }
+    if require_pass and evaluation.verdict == "fail":
+        raise EvaluationFailed(summary)
+    return summary
