@@ -34,6 +34,8 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("models", "models", "Model versions: register, review, release, roll back, history, search."),
     ("pipeline", "pipeline", "Run, show and resume pipelines defined in Python files."),
     ("runs", "runs", "Pipeline runs: list, show, lineage."),
+    ("eval", "evals", "Evaluations: run under the policies in force, show, report, waive, gate."),
+    ("policy", "policy", "Evaluation policies as code: apply, diff, list, show."),
 )
 # Single commands: (module, function name, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
