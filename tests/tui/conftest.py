@@ -200,3 +200,27 @@ def overview_model(**health: Any) -> Any:
     }
     missing = vm.Unavailable("monitoring", "not in this fake")
     return vm.Overview(vm.Health(**facts), (), (), missing, missing)
+
+
+def _absent(module: str) -> Any:
+    def missing(self: Any) -> Any:
+        raise ModuleNotFoundError(f"No module named '{module}'", name=module)
+
+    return property(missing)
+
+
+def phase_one(store: Any) -> Any:
+    """The store seen with only features and the registry.
+
+    Evaluation, monitoring and pipelines are landing while the TUI is built;
+    hiding them (as a store without those modules would) keeps snapshots and
+    "not available" assertions stable whichever of them a checkout holds.
+    """
+    from mlcore.api import Store
+
+    class PhaseOneStore(Store):
+        evals = _absent("mlcore.evaluation.evaluations")
+        monitors = _absent("mlcore.monitoring.monitors")
+        pipelines = _absent("mlcore.pipelines.runner")
+
+    return PhaseOneStore(store.storage)

@@ -73,7 +73,7 @@ async def test_cancel_changes_nothing(tui_store) -> None:
 
 async def test_release_then_rollback_with_a_required_reason(tui_store) -> None:
     tui_store.as_actor("bob").models.approve("churn", 2)
-    app = make_app(DataAccess(tui_store))
+    app = make_app(DataAccess(GatedStore(tui_store.storage, _Gate())))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await open_model(pilot)
@@ -83,7 +83,7 @@ async def test_release_then_rollback_with_a_required_reason(tui_store) -> None:
         assert "change  churn/2: approved -> production" in text
         assert "churn/1: production -> archived" in text
         assert "approvals: bob (reviewer)" in text
-        assert "gate    evaluation: not available in this store yet" in text
+        assert "  pass: nothing blocks this release" in text
         await pilot.press("enter")
         await settle(pilot)
         assert "churn/2 is now production" in notes(app)
@@ -132,30 +132,35 @@ async def test_denied_and_not_allowed_show_the_reason(tui_store) -> None:
 
 
 class _Gate:
-    """An evaluation capability whose policy fails one block rule."""
+    """An evaluation capability the registry asks at release: it blocks with ``failures``."""
 
-    failures = (
-        {"rule": "auc_min", "value": 0.9, "threshold": 0.95, "message": "AUC below policy"},
-    )
-
-    def gate(self, name: str, version: int) -> dict[str, Any]:
-        return {"rules": [{**f, "status": "fail"} for f in self.failures]}
+    def __init__(self, *failures: dict[str, Any]) -> None:
+        self.failures = list(failures)
 
     def check_release(self, version: Any, *, tx: Any, evidence: str | None) -> str | None:
-        raise GateFailed(version.subject, self.failures, hint="Evaluate against the policy")
+        if self.failures:
+            raise GateFailed(version.subject, self.failures, hint="Evaluate against the policy")
+        return "evaluation-1"
 
 
 class GatedStore(Store):
-    """A store whose evaluation capability is :class:`_Gate` (the registry calls it)."""
+    """A store whose evaluation capability is a :class:`_Gate`."""
+
+    def __init__(self, storage: Any, gate: _Gate) -> None:
+        super().__init__(storage)
+        self.gate = gate
 
     @property
     def evals(self) -> _Gate:  # type: ignore[override]
-        return _Gate()
+        return self.gate
+
+
+_AUC = {"rule": "auc_min", "value": 0.9, "threshold": 0.95, "message": "AUC below policy"}
 
 
 async def test_release_blocked_by_the_gate(tui_store) -> None:
     tui_store.as_actor("bob").models.approve("churn", 2)
-    app = make_app(DataAccess(GatedStore(tui_store.storage)))
+    app = make_app(DataAccess(GatedStore(tui_store.storage, _Gate(_AUC))))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await open_model(pilot)

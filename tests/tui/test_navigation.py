@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Static
 
-from conftest import make_app, settle
+from conftest import make_app, phase_one, settle
 from mlcore.tui import keymap
 from mlcore.tui.data import DataAccess
 from mlcore.tui.screens.audit import AuditEntryScreen, AuditScreen
@@ -41,7 +41,7 @@ def note(app, section: str) -> str:
 
 @pytest.fixture
 def app(tui_store):
-    return make_app(DataAccess(tui_store))
+    return make_app(DataAccess(phase_one(tui_store)))
 
 
 async def test_number_keys_reach_every_view(app) -> None:

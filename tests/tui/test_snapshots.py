@@ -1,7 +1,8 @@
 """SVG snapshots of the main screens on a fixed store, at 80x24, dark and light.
 
 Values that differ between runs (times, the store's path, hashes, sizes,
-lineage) are fixed by ``Frozen``; the rest is the built store's content.
+lineage) are fixed by ``Frozen``; the rest is the built store's content, seen
+with features and the registry only (``phase_one``).
 Update after an intended change with ``pytest tests/tui --snapshot-update``
 and look at the SVGs before committing them.
 """
@@ -12,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from conftest import Frozen, make_app, settle
+from conftest import Frozen, make_app, phase_one, settle
 from mlcore.tui.data import DataAccess
 
 
 def snapshot_app(store: Any, theme: str = "textual-dark") -> Any:
-    app = make_app(Frozen(DataAccess(store)))
+    app = make_app(Frozen(DataAccess(phase_one(store))))
     app.theme = theme
     return app
 

@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlcore.errors import GateFailed
+from mlcore.errors import InvalidTransition
 from mlcore.tui import viewmodels as vm
 
 if TYPE_CHECKING:
@@ -334,7 +334,8 @@ class DataAccess:
         )
 
     def run(self, run_id: str) -> vm.RunDetail:
-        record = self._api("pipelines", "get")(run_id)
+        found = self._api("pipelines", "get")(run_id)
+        record = getattr(found, "record", found)  # a RunResult wraps its RunRecord
         return vm.RunDetail(
             row=_run_row(record),
             params=dict(record.params),
@@ -407,7 +408,10 @@ class DataAccess:
                     "approvals: "
                     + (", ".join(f"{e.actor} ({', '.join(e.roles)})" for e in approvals) or "none")
                 )
-                gate = self._part(lambda: self._gate(target))
+                gate = self._release_check(target)
+                evaluation = self._part(lambda: self._api("evals", "check_release"))
+                if isinstance(evaluation, vm.Unavailable):
+                    notes.append(f"{evaluation}: the gate checks approvals only")
         return vm.ActionPreview(
             verb=verb,
             target=target,
@@ -420,12 +424,13 @@ class DataAccess:
             gate=gate,
         )
 
-    def _gate(self, target: vm.Target) -> tuple[vm.RuleResult, ...]:
-        check = self._api("evals", "gate")
+    def _release_check(self, target: vm.Target) -> tuple[vm.RuleResult, ...] | None:
+        """What would block the release now (approvals, then the evaluation gate)."""
         try:
-            return rule_results(check(target.name, target.version))
-        except GateFailed as blocked:
-            return rule_results(blocked.failures, default_status="fail")
+            failures = self._api("models", "check_release")(target.name, target.version)
+        except InvalidTransition:
+            return None  # not approved: the warnings say so
+        return rule_results(failures, default_status="fail")
 
     def perform(self, verb: str, target: vm.Target, reason: str | None) -> str:
         """Run ``verb``; return what happened. Errors (denied, blocked...) propagate."""

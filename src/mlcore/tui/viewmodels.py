@@ -304,4 +304,5 @@ class ActionPreview:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     needs_reason: bool = False
-    gate: Part[tuple[RuleResult, ...]] | None = None
+    #: for a release: what would block it now (empty: nothing), None when not checked
+    gate: tuple[RuleResult, ...] | None = None

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Static
 from mlcore import errors
 from mlcore.tui import format as fmt
 from mlcore.tui.data import rule_results
-from mlcore.tui.viewmodels import ActionPreview, RuleResult, Unavailable
+from mlcore.tui.viewmodels import ActionPreview, RuleResult
 
 __all__ = ["ConfirmScreen", "RefusedScreen", "refusal_title"]
 
@@ -49,10 +49,8 @@ class ConfirmScreen(ModalScreen[str | None]):
             f"change  {p.change}",
             *(f"        {note}" for note in p.notes),
         ]
-        if isinstance(p.gate, Unavailable):
-            lines.append(f"gate    {p.gate}")
-        elif p.gate is not None:
-            lines += ["gate", *(_rule_lines(p.gate) or ["  no rules apply"])]
+        if p.gate is not None:
+            lines += ["gate", *(_rule_lines(p.gate) or ["  pass: nothing blocks this release"])]
         with Vertical(id="confirm", classes="dialog"):
             yield Static(
                 f"{p.verb.capitalize()} {p.target.label}?", classes="dialog-title", markup=False

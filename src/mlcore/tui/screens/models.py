@@ -28,6 +28,7 @@ _STATE_TONES = {
     "archived": "muted",
 }
 _VERSION_VERBS = ("submit", "approve", "reject", "release")
+_RULE_TONES = {"pass": "ok", "waived": "accent", "warn": "warn"}
 
 
 def state_cell(state: str) -> Cell:
@@ -209,7 +210,7 @@ class VersionScreen(ViewScreen):
                         r.rule,
                         fmt.value(r.value),
                         fmt.value(r.threshold),
-                        (r.status, "ok" if r.status == "pass" else "bad"),
+                        (r.status, _RULE_TONES.get(r.status, "bad")),
                     ),
                     search=r.message,
                 )
