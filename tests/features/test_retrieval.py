@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -10,6 +11,7 @@ import pytest
 
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.features import _kernels
+from mlcore.features._chunks import Batches, micros
 from mlcore.features.aggregations import Aggregation
 from mlcore.features.retrieval import ViewSource, latest, point_in_time_join
 
@@ -18,7 +20,7 @@ from .conftest import assert_matches_reference, minutes
 HOUR = dt.timedelta(hours=1)
 
 
-def view(*files: pl.DataFrame, **kwargs: object) -> ViewSource:
+def view(*files: object, **kwargs: object) -> ViewSource:
     options: dict[str, object] = {
         "join_keys": ("driver",),
         "event_timestamp": "ts",
@@ -289,3 +291,25 @@ def test_key_columns_may_take_any_name() -> None:
         "odd", join_keys=("len",), event_timestamp="ts", features=("f",), files=(data,)
     )
     assert latest(single, as_of=minutes(1))["len"].to_list() == [1]
+
+
+def test_row_group_statistics_skip_data_out_of_reach(tmp_path: Path, small_chunks: int) -> None:
+    data = stats([1] * 8, [0, 10, 20, 30, 40, 50, 60, 70], [float(i) for i in range(8)])
+    data.write_parquet(tmp_path / "d.parquet", row_group_size=2)
+    batches = Batches([tmp_path / "d.parquet"], "stats")
+
+    def plan(lo: float | None, hi: float) -> list[tuple[int, int]]:
+        chunks = batches.plan(
+            "ts", None if lo is None else micros(minutes(lo)), micros(minutes(hi))
+        )
+        return [(c.offset, c.length) for c in chunks]
+
+    assert plan(35, 45) == [(4, 2)]
+    assert plan(25, 65) == [(2, 4), (6, 2)]  # chunks close once they reach CHUNK_ROWS (3)
+    assert plan(None, 15) == [(0, 2)]
+    assert plan(None, 99) == [(0, 4), (4, 4)]
+    ent = entities([1, 1], [45, 75])
+    result = point_in_time_join(
+        ent, "at", [view(str(tmp_path / "d.parquet"), ttl=dt.timedelta(minutes=5))]
+    )
+    assert rates(result) == [4.0, 7.0]

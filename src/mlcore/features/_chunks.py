@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mlcore.errors import InvalidInput, NotFound
+from mlcore.features._kernels import NO_CREATED
 
 FeatureData: TypeAlias = Union[str, "os.PathLike[str]", pl.DataFrame, pa.Table]
 """One ingestion batch: a Parquet path, or (for tests and workers) a frame in memory."""
@@ -33,12 +34,11 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 
 @dataclass(frozen=True)
 class Chunk:
-    """Rows ``offset .. offset + length`` of batch ``batch`` (row groups, for Parquet)."""
+    """Rows ``offset .. offset + length`` of batch ``batch`` (whole row groups, for Parquet)."""
 
     batch: int
     offset: int
     length: int
-    row_groups: tuple[int, ...] = ()
 
 
 class Batches:
@@ -98,23 +98,23 @@ class Batches:
                 continue
             meta = item.metadata
             column = item.schema_arrow.get_field_index(event_timestamp)
-            groups: list[int] = []
-            offset = start = 0
+            offset, start = 0, None  # start: first row of the chunk being gathered
             for g in range(meta.num_row_groups):
                 rows = meta.row_group(g).num_rows
-                if rows and _may_overlap(meta.row_group(g).column(column).statistics, lo, hi):
-                    if not groups:
-                        start = offset
-                    groups.append(g)
-                elif groups:  # a skipped group ends the chunk: chunks hold consecutive rows
-                    chunks.append(Chunk(b, start, offset - start, tuple(groups)))
-                    groups = []
+                keep = rows > 0 and _may_overlap(
+                    meta.row_group(g).column(column).statistics, lo, hi
+                )
+                if keep and start is None:
+                    start = offset
+                elif not keep and start is not None:  # chunks hold consecutive rows only
+                    chunks.append(Chunk(b, start, offset - start))
+                    start = None
                 offset += rows
-                if groups and offset - start >= CHUNK_ROWS:
-                    chunks.append(Chunk(b, start, offset - start, tuple(groups)))
-                    groups = []
-            if groups:
-                chunks.append(Chunk(b, start, offset - start, tuple(groups)))
+                if start is not None and offset - start >= CHUNK_ROWS:
+                    chunks.append(Chunk(b, start, offset - start))
+                    start = None
+            if start is not None:
+                chunks.append(Chunk(b, start, offset - start))
         return chunks
 
     def read(self, chunk: Chunk, columns: Sequence[str]) -> pl.DataFrame:
@@ -148,7 +148,8 @@ def micros(value: dt.datetime) -> int:
 def timestamps(series: pl.Series, what: str) -> np.ndarray:
     """Microseconds since the epoch (int64) of a timezone-aware Datetime series.
 
-    Nulls come back as ``iinfo(int64).min``; callers that forbid them check first.
+    Nulls come back as :data:`~mlcore.features._kernels.NO_CREATED`, before every
+    instant (what a missing created timestamp means); callers that forbid them check first.
     """
     dtype = series.dtype
     if not isinstance(dtype, pl.Datetime):
@@ -164,4 +165,4 @@ def timestamps(series: pl.Series, what: str) -> np.ndarray:
             hint="Name their zone with .dt.replace_time_zone('UTC') or the zone they were recorded in",
         )
     physical = series.dt.cast_time_unit("us").to_physical()
-    return physical.fill_null(np.iinfo(np.int64).min).to_numpy()
+    return physical.fill_null(NO_CREATED).to_numpy()
