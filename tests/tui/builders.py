@@ -87,3 +87,22 @@ def build(path: Path) -> Any:
     dana.models.submit("churn", 2, reason="retrained on March")
     register(dana, "fraud")
     return store
+
+
+def counting_pipeline() -> Any:
+    """A two-step pipeline: numbers(n) -> total."""
+    from mlcore.pipelines import pipeline, step
+
+    @step
+    def numbers(n: int) -> list:
+        return list(range(n))
+
+    @step
+    def total(values: list) -> int:
+        return sum(values)
+
+    @pipeline
+    def count(n: int = 4):
+        total(numbers(n))
+
+    return count

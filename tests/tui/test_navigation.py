@@ -14,7 +14,7 @@ from mlcore.tui.screens.help import HelpScreen
 from mlcore.tui.screens.models import ModelScreen, ModelsScreen, VersionScreen
 from mlcore.tui.screens.monitoring import MonitoringScreen
 from mlcore.tui.screens.overview import OverviewScreen
-from mlcore.tui.screens.runs import RunsScreen
+from mlcore.tui.screens.runs import RunScreen, RunsScreen
 from mlcore.tui.widgets import RowsTable, Section
 
 SCREENS = {
@@ -225,3 +225,30 @@ async def test_quit_key(app) -> None:
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_runs_show_steps_and_cache_hits(tui_store) -> None:
+    from builders import counting_pipeline
+
+    try:
+        flow = counting_pipeline()
+        first = tui_store.pipelines.run(flow)
+        again = tui_store.pipelines.run(flow)
+    except ModuleNotFoundError:
+        pytest.skip("store.pipelines is not in this checkout")
+    app = make_app(DataAccess(tui_store))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert rows(app, "runs") == [again.id, first.id]  # newest first
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, RunScreen) and app.screen.run_id == again.id
+        steps = app.screen.query_one("#steps", Section).table.all_rows
+        assert [(r.key, r.cells[1], r.cells[3]) for r in steps] == [
+            ("numbers", ("cached", "accent"), ("hit", "accent")),
+            ("total", ("cached", "accent"), ("hit", "accent")),
+        ]
+        about = str(app.screen.query_one("#about", Static).render())
+        assert "2 (2 from cache, 0 failed)" in about
