@@ -5,7 +5,8 @@ raw DuckDB statements the operation needs at least, run on a copy of the same
 catalog in the same run (median of many calls each):
 
 - register (a small LogisticRegression): mlcore's whole ``register`` against
-  serialising with skops + hashing + writing the blob + the catalog inserts;
+  serialising with skops + hashing + writing the blob durably (file and folder
+  fsynced) + the catalog inserts;
   ``overhead_ms`` is register minus serialisation (goal: <= 5 ms);
 - alias move (goal <= 2 ms), resolve alias, search every version (goal <= 5 ms),
   load (the version's sha256 and the blob's registration from the catalog, read,
@@ -149,6 +150,11 @@ class _Bench:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        folder = os.open(path.parent, os.O_RDONLY)  # a durable new file needs its folder synced
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
         now = datetime.now(UTC)
         con = self.raw
         con.execute("BEGIN")
