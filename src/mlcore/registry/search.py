@@ -92,7 +92,6 @@ class Query:
     metrics: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
     strict: Sequence[str] = ()
     feature: str | None = None
-    version: int | None = None
     pipeline_run: str | None = None
 
     @classmethod
@@ -169,9 +168,6 @@ class Query:
         if self.name is not None:
             clauses.append("model GLOB ?" if "*" in self.name else "model = ?")
             params.append(self.name)
-        if self.version is not None:
-            clauses.append("version = ?")
-            params.append(self.version)
         if self.text:
             clauses.append(
                 "(contains(lower(model), ?) OR contains(lower(card->>'$.description'), ?))"
