@@ -2,10 +2,12 @@
 
 An evaluation reads a frame (Polars, pandas, Arrow), a Parquet or CSV file, or a
 feature-store dataset named ``dataset:NAME`` or ``dataset:NAME/VERSION``, optionally
-narrowed by ``where``, a SQL condition on its columns (``"event_timestamp >=
-'2024-06-01'"`` for a time split). The record names the source and its sha256 -- the
-file's bytes, the dataset's recorded hash, or a frame's Arrow IPC stream -- plus the
-condition and the rows kept, so that the same rows can be found again.
+narrowed by ``where``, a SQL condition on its columns: ``"event_timestamp >= DATE
+'2024-06-01'"`` for a time split (times compare with dates or with
+``'2024-06-01T00:00:00Z'::timestamptz``, never with a naive string). The record names
+the source and its sha256 -- the file's bytes, the dataset's recorded hash, or a frame's
+Arrow IPC stream -- plus the condition and the rows kept, so that the same rows can be
+found again.
 
 Examples
 --------
@@ -103,7 +105,8 @@ def load_data(
         except Exception as exc:  # Polars raises several types for a bad condition
             raise InvalidInput(
                 f"cannot filter {what} by {where!r}: {str(exc).splitlines()[0]}",
-                hint="Write a SQL condition on its columns, e.g. \"ts >= '2024-06-01'\"",
+                hint="Write a SQL condition on its columns; compare times with "
+                "DATE '2024-06-01' or '2024-06-01T00:00:00Z'::timestamptz",
                 field="where",
             ) from None
     if frame.height == 0:

@@ -308,4 +308,4 @@ def diff_policies(old: Policy | None, new: Policy, current: int | None = None) -
 def _shown(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return json.dumps(value) if isinstance(value, list | dict | str) else str(value)
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)

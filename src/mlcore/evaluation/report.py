@@ -93,7 +93,7 @@ def sections(evaluation: Evaluation, slices: pl.DataFrame | None, version: Any) 
 
 def _summary(e: Evaluation, version: Any) -> Section:
     data = e.dataset
-    source = data.get("id") or data.get("path") or data["source"]
+    source = data.get("id") or data.get("path") or "in-memory frame"
     settings = e.results.get("settings", {})
     champion = e.results.get("champion") or {}
     return Section(

@@ -113,7 +113,13 @@ def model_output(
         raise NotFound("label column", label, candidates=frame.columns)
     out = signature.output
     resolved = task_of(out, task)
-    predictions = predict(model, frame, signature)
+    try:
+        predictions = predict(model, frame, signature)
+    except ValueError as exc:  # the estimator's own refusal, e.g. NaN in its inputs
+        raise InvalidInput(
+            f"the model could not score the evaluation rows: {str(exc).splitlines()[0]}",
+            hint="Clean the rows (missing values, types) the way its training data was",
+        ) from None
     classes = out.classes if out.kind == "classifier" else None
     if resolved == "multiclass":
         scores = np.column_stack([predictions[c].to_numpy() for c in out.columns[1:]])
