@@ -33,3 +33,22 @@ def mixed_frame(rng: np.random.Generator) -> pl.DataFrame:
             "plan": rng.choice(["basic", "plus", "pro"], n, p=[0.6, 0.3, 0.1]),
         }
     )
+
+
+def batch(
+    rng: np.random.Generator, n: int, *, shift: float = 0.0, start: int = 0, **extra
+) -> pl.DataFrame:
+    """Rows like ``reference_frame``'s, ``age`` shifted by ``shift``, request ids ``r<start>...``."""
+    return pl.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(start, start + n)],
+            "age": rng.normal(40 + shift, 10, n),
+            "plan": rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]),
+            **extra,
+        }
+    )
+
+
+@pytest.fixture
+def reference(rng: np.random.Generator) -> pl.DataFrame:
+    return batch(rng, 3_000).drop("request_id")

@@ -334,12 +334,17 @@ class CategoricalLayout:
     """
 
     categories: tuple[str, ...]
-    _value_set: pa.Array = field(init=False, repr=False)
+    _values: pa.Array | None = field(default=None, init=False, repr=False)
 
     kind = "categorical"
 
-    def __post_init__(self) -> None:
-        self._value_set = pa.array(self.categories, type=pa.large_string())
+    @property
+    def _value_set(self) -> pa.Array:
+        # Built on first count: pa.array() makes pyarrow import pandas (a quarter
+        # second), which reading and reporting stored summaries never needs.
+        if self._values is None:
+            self._values = pa.array(self.categories, type=pa.large_string())
+        return self._values
 
     @property
     def n_bins(self) -> int:

@@ -103,6 +103,29 @@ class ClassificationWindow:
 
     def update(self, scores: Any, labels: Any = None) -> ClassificationWindow:
         """Add predictions (and their labels, if known) in place; return self."""
+        p = self._probabilities(scores)
+        y = None if labels is None else self._labels(labels, p)  # checked before anything changes
+        slot = self._slots(p)
+        self.counts += np.bincount(slot, minlength=self.bins)
+        self.score_sums += np.bincount(slot, weights=p, minlength=self.bins)
+        flagged = p >= self.threshold
+        self.predicted += [p[flagged].sum(), flagged.sum(), p[~flagged].sum(), (~flagged).sum()]
+        if y is not None:
+            self._add_labels(p, slot, y)
+        return self
+
+    def label(self, scores: Any, labels: Any) -> ClassificationWindow:
+        """Add the labels of predictions counted earlier (``update`` without labels); return self.
+
+        Production logs count a window's predictions when they are scored and
+        its labels when ground truth arrives; the two parts merge into the
+        same window, so ``update(p)`` then ``label(p, y)`` equals ``update(p, y)``.
+        """
+        p = self._probabilities(scores)
+        self._add_labels(p, self._slots(p), self._labels(labels, p))
+        return self
+
+    def _probabilities(self, scores: Any) -> np.ndarray:
         p = _vector(scores, "scores")
         if p.size and (p.min() < 0 or p.max() > 1):
             raise InvalidInput(
@@ -110,17 +133,21 @@ class ClassificationWindow:
                 hint="Pass predict_proba(...)[:, 1], not a decision function",
                 field="scores",
             )
-        slot = np.minimum((p * self.bins).astype(np.int64), self.bins - 1)
-        self.counts += np.bincount(slot, minlength=self.bins)
-        self.score_sums += np.bincount(slot, weights=p, minlength=self.bins)
-        flagged = p >= self.threshold
-        self.predicted += [p[flagged].sum(), flagged.sum(), p[~flagged].sum(), (~flagged).sum()]
-        if labels is None:
-            return self
+        return p
+
+    def _slots(self, p: np.ndarray) -> np.ndarray:
+        return np.minimum((p * self.bins).astype(np.int64), self.bins - 1)
+
+    @staticmethod
+    def _labels(labels: Any, p: np.ndarray) -> np.ndarray:
         y = _vector(labels, "labels")
         if y.shape != p.shape or not np.isin(y, (0.0, 1.0)).all():
             raise InvalidInput("labels must be 0/1 (or booleans), one per score", field="labels")
+        return y
+
+    def _add_labels(self, p: np.ndarray, slot: np.ndarray, y: np.ndarray) -> None:
         positive = y == 1.0
+        flagged = p >= self.threshold
         self.positives += np.bincount(slot[positive], minlength=self.bins)
         self.negatives += np.bincount(slot[~positive], minlength=self.bins)
         self.confusion += [
@@ -132,7 +159,6 @@ class ClassificationWindow:
         clipped = np.clip(p, _EPS, 1 - _EPS)
         self.log_loss_sum += float(-np.sum(np.where(positive, np.log(clipped), np.log1p(-clipped))))
         self.brier_sum += float(np.sum((p - y) ** 2))
-        return self
 
     def merge(self, other: ClassificationWindow) -> ClassificationWindow:
         if (other.threshold, other.bins) != (self.threshold, self.bins):

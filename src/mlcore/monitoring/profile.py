@@ -181,14 +181,13 @@ class ReferenceProfile:
         columns = {name: layout.empty() for name, layout in self.layouts.items()}
         return WindowSummary(self.id, columns, 0)  # type: ignore[arg-type]
 
-    def summarise(self, frame: Any) -> WindowSummary:
-        """Summarise a batch of rows on this profile's layouts.
+    def check(self, table: pa.Table) -> tuple[str, ...]:
+        """Raise unless ``table`` can be summarised; return the columns the profile does not know.
 
-        Every profiled column must be present (else NotFound, before
-        anything is counted); columns the profile does not know are ignored and
-        listed in ``unexpected_columns``. An empty batch gives an empty summary.
+        Every profiled column must be present (else NotFound, naming the
+        closest unknown column) with a type its layout accepts (else
+        InvalidInput). All-null columns are accepted: every value is missing.
         """
-        table = to_table(frame)
         present = set(table.column_names)
         missing = [name for name in self.layouts if name not in present]
         if missing:
@@ -204,6 +203,17 @@ class ReferenceProfile:
             )
         for name, layout in self.layouts.items():
             check_kind(name, table.schema.field(name).type, layout.kind)
+        return tuple(sorted(present - set(self.layouts)))
+
+    def summarise(self, frame: Any) -> WindowSummary:
+        """Summarise a batch of rows on this profile's layouts.
+
+        The batch is checked first (see :meth:`check`), before anything is
+        counted; columns the profile does not know are ignored and listed in
+        ``unexpected_columns``. An empty batch gives an empty summary.
+        """
+        table = to_table(frame)
+        unexpected = self.check(table)
         counted = _run_jobs(
             (name, task)
             for name, layout in self.layouts.items()
@@ -213,8 +223,31 @@ class ReferenceProfile:
             name: merge_all(layout.empty(), counted.get(name, []))
             for name, layout in self.layouts.items()
         }
-        unexpected = tuple(sorted(present - set(self.layouts)))
         return WindowSummary(self.id, columns, table.num_rows, unexpected)  # type: ignore[arg-type]
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One row per column: kind, bins, the reference's missing share and range or categories."""
+        rows = []
+        for name, layout in self.layouts.items():
+            ref = self.reference.columns[name]
+            row: dict[str, Any] = {
+                "column": name,
+                "kind": layout.kind,
+                "bins": layout.n_bins,
+                "rows": ref.rows,
+                "missing_rate": ref.missing / ref.rows if ref.rows else None,
+            }
+            if isinstance(layout, NumericLayout):
+                count, mean, m2 = (float(v) for v in ref.moments[:3])  # type: ignore[union-attr]
+                row.update(
+                    min=layout.lo, max=layout.hi, mean=mean,
+                    std=(m2 / count) ** 0.5 if count else None,
+                    bin_edges=layout.bin_edges.tolist(),
+                )  # fmt: skip
+            else:
+                row.update(categories=list(layout.categories))
+            rows.append(row)
+        return rows
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; :meth:`from_dict` restores the profile exactly."""

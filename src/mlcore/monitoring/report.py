@@ -55,6 +55,7 @@ __all__ = [
     "StatisticResult",
     "drift_matrix",
     "drift_report",
+    "matrix_of",
     "out_of_range_pvalue",
 ]
 
@@ -481,11 +482,25 @@ def drift_matrix(
     The first column, ``column``, names the profiled columns; then one column per
     window label, in the order given.
     """
+    reports = {
+        label: drift_report(profile, window, calibration=calibration)
+        for label, window in windows.items()
+    }
+    return matrix_of(profile.columns, reports, statistic=statistic, value=value)
+
+
+def matrix_of(
+    columns: Sequence[str],
+    reports: Mapping[str, DriftReport],
+    *,
+    statistic: str = "psi",
+    value: Literal["value", "status"] = "value",
+) -> Any:
+    """Columns x windows of reports already computed, keyed by window label (see :func:`drift_matrix`)."""
     import polars as pl
 
-    data: dict[str, list[Any]] = {"column": list(profile.columns)}
-    for label, window in windows.items():
-        report = drift_report(profile, window, calibration=calibration)
+    data: dict[str, list[Any]] = {"column": list(columns)}
+    for label, report in reports.items():
         cells = []
         for col in report.columns:
             res = col.statistics.get(statistic)

@@ -1,0 +1,882 @@
+"""``store.monitors``: monitors on a store — create, observe, label, report, alert.
+
+A monitor watches one model (or, without a model, any named stream of
+batches): its reference profile is fitted once from the training data, every
+production batch is logged and folded into window summaries, labels are
+joined to the logged predictions when they arrive, and alert rules are
+checked each time a window changes. See ``docs/concepts/monitoring.md``.
+
+Examples
+--------
+>>> import tempfile, mlcore, numpy as np, polars as pl
+>>> store = mlcore.open(tempfile.mkdtemp() + "/s", create=True, actor="ana")
+>>> rng = np.random.default_rng(0)
+>>> train = pl.DataFrame({"age": rng.normal(40, 10, 2_000), "plan": rng.choice(["a", "b"], 2_000)})
+>>> monitor = store.monitors.create("churn", reference=train, window="batch")
+>>> monitor.columns, monitor.calibration_sha256 is not None
+(('age', 'plan'), True)
+>>> seen = store.monitors.observe("churn", pl.DataFrame({"age": rng.normal(55, 10, 500), "plan": ["a"] * 500}))
+>>> seen.rows, seen.drift, seen.report.drifted_columns
+(500, True, ['age', 'plan'])
+>>> [(a.rule, a.severity, a.status) for a in seen.alerts]
+[('dataset_drift', 'warning', 'open')]
+>>> store.monitors.ack(seen.alerts[0].id, "new campaign targets older customers").status
+'acknowledged'
+>>> store.close()
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mlcore import names
+from mlcore.errors import Conflict, InvalidInput, NotFound
+from mlcore.monitoring import alerts as alert_store
+from mlcore.monitoring import codec, logs, timeline
+from mlcore.monitoring.definition import COLUMNS, TASKS, Monitor, detector_spec, new_detector
+from mlcore.monitoring.performance import ClassificationWindow, RegressionWindow
+from mlcore.monitoring.rules import DRIFT_STATISTICS, Rule, evaluate, parse_rules
+from mlcore.monitoring.windows import Increment, StoredWindow, WindowSpec, decode, merge_into
+from mlcore.monitoring.windows import read as read_windows
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mlcore.monitoring.alerts import Alert
+    from mlcore.monitoring.calibration import Calibration
+    from mlcore.monitoring.profile import ReferenceProfile
+    from mlcore.monitoring.report import DriftReport
+    from mlcore.store.storage import Storage, Tx
+
+__all__ = ["Labelling", "Monitors", "Observation"]
+
+_cache: OrderedDict[str, Any] = OrderedDict()  # blob sha256 -> profile or calibration
+_CACHE_SIZE = 16
+_RETRIES = 5
+
+
+@dataclass
+class Observation:
+    """What ``observe`` did with one batch; ``report`` is the batch's own drift report."""
+
+    monitor: str
+    rows: int
+    windows: list[int] = field(default_factory=list)
+    file: str | None = None
+    unexpected_columns: tuple[str, ...] = ()
+    all_null_columns: list[str] = field(default_factory=list)
+    null_predictions: int = 0
+    report: DriftReport | None = None
+    alerts: list[Alert] = field(default_factory=list)
+    resolved: list[Alert] = field(default_factory=list)
+
+    @property
+    def drift(self) -> bool:
+        """True when the batch itself drifted from the reference (dataset-level decision)."""
+        return self.report is not None and self.report.drift
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor,
+            "rows": self.rows,
+            "windows": self.windows,
+            "file": self.file,
+            "drift": self.drift,
+            "drifted_columns": [] if self.report is None else self.report.drifted_columns,
+            "unexpected_columns": list(self.unexpected_columns),
+            "all_null_columns": self.all_null_columns,
+            "null_predictions": self.null_predictions,
+            "report": None if self.report is None else self.report.to_dict(),
+            "alerts": [a.to_dict() for a in self.alerts],
+            "resolved": [a.to_dict() for a in self.resolved],
+        }
+
+
+@dataclass
+class Labelling:
+    """What ``log_labels`` did: how many labels joined a logged prediction, and where."""
+
+    monitor: str
+    received: int
+    labelled: int = 0
+    already_labelled: int = 0
+    unmatched: int = 0
+    unmatched_ids: list[str] = field(default_factory=list)
+    windows: list[int] = field(default_factory=list)
+    changes: dict[int, int] = field(default_factory=dict)
+    file: str | None = None
+    alerts: list[Alert] = field(default_factory=list)
+    resolved: list[Alert] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor,
+            "received": self.received,
+            "labelled": self.labelled,
+            "already_labelled": self.already_labelled,
+            "unmatched": self.unmatched,
+            "unmatched_ids": self.unmatched_ids,
+            "windows": self.windows,
+            "changes": {str(k): v for k, v in self.changes.items()},
+            "file": self.file,
+            "alerts": [a.to_dict() for a in self.alerts],
+            "resolved": [a.to_dict() for a in self.resolved],
+        }
+
+
+class _Retry(Exception):
+    """Labels were logged by someone else meanwhile: join again."""
+
+
+class Monitors:
+    """Monitors of one store, as one actor (``store.monitors``).
+
+    Parameters
+    ----------
+    storage
+        The open store.
+    store
+        The :class:`mlcore.Store`: reaches the registry (attaching to a model),
+        the feature store (a dataset as reference) and pipelines (retraining).
+    """
+
+    def __init__(self, storage: Storage, store: Any = None) -> None:
+        self._storage = storage
+        self._store = store
+
+    def __repr__(self) -> str:
+        return f"<Monitors of {self._storage.root} as {self._storage.actor!r}>"
+
+    # -- definition ---------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        *,
+        model: str | None = None,
+        reference: Any = None,
+        columns: Sequence[str] | None = None,
+        categorical: Sequence[str] | None = None,
+        prediction: str | None = None,
+        label: str | None = None,
+        task: str | None = None,
+        request_id: str = "request_id",
+        timestamp: str | None = None,
+        window: str = "1d",
+        rules: str | Path | Sequence[Mapping[str, Any]] | None = None,
+        calibrate: bool | Mapping[str, Any] = True,
+        detector: str | Mapping[str, Any] | None = "adwin",
+        threshold: float = 0.5,
+        method: str = "bh",
+        alpha: float = 0.05,
+        bins: int = 20,
+    ) -> Monitor:
+        """Fit and store a monitor's reference profile, calibration and rules.
+
+        Parameters
+        ----------
+        name
+            The monitor's name.
+        model
+            Attach to a registered model: ``"churn"`` (its production version;
+            every later version's scoring is logged too) or ``"churn:3"``
+            (that version only). Its signature's inputs are the default columns.
+        reference
+            The reference rows: a frame, a Parquet/CSV path, or a feature-store
+            dataset name; default: the dataset the model was trained on.
+        columns, categorical
+            Columns to monitor (default: the model's inputs, else every number,
+            boolean and string column but the label, request id and
+            timestamp); columns to treat as categories even if numeric.
+        prediction, label, task
+            The batch column holding the model's output (for classification,
+            the probability of the positive class), the label column of label
+            batches, and ``"classification"`` (binary) or ``"regression"``
+            (inferred from the reference's label column when present). The
+            prediction is profiled too if the reference holds it.
+        request_id, timestamp
+            Batch columns with the request id (joins labels later; used when
+            present) and the event time (default: the time of logging).
+        window
+            ``"1h"``, ``"1d"``, ``"7d"``... (time buckets) or ``"batch"``.
+        rules
+            Alert rules (dicts or a TOML file, see :mod:`mlcore.monitoring.rules`);
+            default: one warning on dataset-level drift; ``[]`` for none.
+        calibrate
+            Calibrate thresholds on the reference (True, False, or keyword
+            arguments of :func:`~mlcore.monitoring.calibration.calibrate`).
+        detector
+            Change detector on per-prediction errors once labels arrive:
+            ``"adwin"``, ``"page_hinkley"``, a dict with ``name`` and its
+            parameters, or None.
+        threshold, method, alpha, bins
+            Classification decision threshold; multiple-testing method
+            (``"bh"`` or ``"bonferroni"``) and level; PSI bins per column.
+
+        Raises
+        ------
+        Conflict
+            A monitor of that name exists.
+        PermissionDenied
+            The actor may not create monitors (``monitors.create``).
+        """
+        from mlcore.monitoring.calibration import calibrate as fit_calibration
+        from mlcore.monitoring.profile import ReferenceProfile
+
+        names.validate("monitor name", name)
+        spec = WindowSpec.parse(window)
+        if method not in ("bh", "bonferroni"):
+            raise InvalidInput(f"method {method!r} is not 'bh' or 'bonferroni'", field="method")
+        with self._storage.transaction() as tx:
+            tx.require("monitors.create")
+            self._require_new(tx, name)
+        record = self._model_version(model)
+        frame, source = self._reference(reference, record)
+        task = _task(task, label, frame)
+        chosen = _columns(frame, columns, record, prediction, (label, request_id, timestamp))
+        profile = ReferenceProfile.fit(frame, chosen, categorical, bins=bins)
+        calibration = None
+        if calibrate:
+            options = dict(calibrate) if isinstance(calibrate, Mapping) else {}
+            try:
+                calibration = fit_calibration(profile, frame, **options)
+            except InvalidInput as exc:
+                raise InvalidInput(
+                    exc.message, hint="Pass calibrate=False for a small reference"
+                ) from None
+        kinds = {n: layout.kind for n, layout in profile.layouts.items()}
+        checked = parse_rules(
+            rules,
+            kinds=kinds,
+            calibrated=calibration is not None,
+            task=task if prediction else None,
+        )
+        settings = {
+            "threshold": float(threshold),
+            "bins": 1000,
+            "method": method,
+            "alpha": float(alpha),
+            "detector": detector_spec(detector) if task and prediction else None,
+            "reference_rows": frame.height,
+            "reference_source": source,
+            "profile": profile.settings,
+            "calibration": None if calibration is None else {
+                "blocks": calibration.blocks, "window_rows": calibration.window_rows,
+                "replicates": calibration.replicates, "quantile": calibration.quantile,
+            },
+        }  # fmt: skip
+        ClassificationWindow(threshold)  # checks the threshold
+        profile_blob = codec.pack(profile.to_dict())
+        calibration_blob = None if calibration is None else codec.pack(calibration.to_dict())
+        with self._storage.transaction() as tx:
+            tx.require("monitors.create")
+            self._require_new(tx, name)
+            profile_sha = tx.put_blob(profile_blob, media_type="application/x-mlcore-profile")
+            calibration_sha = (
+                None
+                if calibration_blob is None
+                else tx.put_blob(calibration_blob, media_type="application/x-mlcore-calibration")
+            )
+            seq = tx.audit(
+                "monitor.create",
+                f"monitor:{name}",
+                {"model": None if record is None else f"{record.name}/{record.version}",
+                 "columns": list(profile.columns), "window": spec.text, "profile": profile.id,
+                 "reference_rows": frame.height, "rules": [r.name for r in checked]},
+            )  # fmt: skip
+            tx.execute(
+                f"INSERT INTO monitors ({COLUMNS}, audit_seq) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                [
+                    name, None if record is None else record.name,
+                    None if record is None else record.version, bool(model and ":" in model),
+                    datetime.now(UTC), tx.actor, profile.id, profile_sha, calibration_sha,
+                    list(profile.columns), prediction, label, task, request_id, timestamp,
+                    spec.text, json.dumps(settings), json.dumps([r.to_dict() for r in checked]),
+                    seq,
+                ],
+            )  # fmt: skip
+        return self.get(name)
+
+    def get(self, name: str) -> Monitor:
+        """A monitor by name (NotFound, with the closest name, if there is none)."""
+        with self._storage.transaction() as tx:
+            return self._monitor(tx, name)
+
+    def list(self) -> list[Monitor]:
+        """Every monitor, by name."""
+        with self._storage.transaction() as tx:
+            rows = tx.fetchall(f"SELECT {COLUMNS} FROM monitors ORDER BY name")
+        return [Monitor.from_row(row) for row in rows]
+
+    def profile(self, name: str) -> ReferenceProfile:
+        """The monitor's reference profile (bin edges, categories, the reference's summary)."""
+        return self._profile(self.get(name))
+
+    def calibration(self, name: str) -> Calibration | None:
+        """The monitor's calibrated null distributions, or None if it was not calibrated."""
+        return self._calibration(self.get(name))
+
+    def set_rules(self, name: str, rules: str | Path | Sequence[Mapping[str, Any]]) -> Monitor:
+        """Replace a monitor's alert rules (``monitors.create``); existing alerts stay."""
+        monitor = self.get(name)
+        profile = self._profile(monitor)
+        kinds = {n: layout.kind for n, layout in profile.layouts.items()}
+        task = monitor.task if monitor.prediction else None
+        checked = parse_rules(
+            rules, kinds=kinds, calibrated=monitor.calibration_sha256 is not None, task=task
+        )
+        with self._storage.transaction() as tx:
+            tx.require("monitors.create")
+            tx.execute(
+                "UPDATE monitors SET rules = ? WHERE name = ?",
+                [json.dumps([r.to_dict() for r in checked]), name],
+            )
+            tx.audit("monitor.rules", monitor.subject, {"rules": [r.to_dict() for r in checked]})
+        return self.get(name)
+
+    # -- logging ------------------------------------------------------------------
+
+    def observe(
+        self,
+        monitor: str,
+        batch: Any,
+        *,
+        timestamp_column: str | None = None,
+        request_id: str | None = None,
+    ) -> Observation:
+        """Log a production batch and fold it into its windows, in one catalog transaction.
+
+        ``monitor`` names a monitor, or a model with exactly one monitor. The
+        batch (a frame or Parquet/CSV path) must hold every monitored column
+        and the prediction column if the monitor has one; unknown columns are
+        ignored and reported. ``timestamp_column`` (default: the monitor's)
+        places rows in time windows; without one, rows are logged at the
+        current time. An empty batch is a no-op (``rows == 0``). The batch's own
+        drift report is in the result; then alert rules run on the updated
+        windows and any alerts they raise are in ``alerts``.
+
+        Raises
+        ------
+        NotFound, InvalidInput
+            Missing columns, wrong types, null or naive timestamps, scores
+            outside [0, 1]: the batch is rejected and nothing is stored.
+        PermissionDenied
+            The actor may not log batches (``monitors.observe``).
+        """
+        target = self._target(monitor, "monitors.observe")
+        return self._observe(target, batch, timestamp_column, request_id)
+
+    def log_scoring(
+        self, name: str, version: int, *, inputs: Any, outputs: Any
+    ) -> list[Observation]:
+        """The registry's scoring hook: observe a scored batch in the model's monitors.
+
+        Every monitor attached to model ``name`` (pinned to ``version``, or
+        following the model) observes the inputs with the predictions beside
+        them. A model without a monitor: nothing happens (an empty list).
+        Errors propagate, so that a scoring job knows its batch went unmonitored.
+        """
+        with self._storage.transaction() as tx:
+            rows = tx.fetchall(
+                f"SELECT {COLUMNS} FROM monitors WHERE model = ? "
+                "AND (NOT pinned OR model_version = ?) ORDER BY name",
+                [name, int(version)],
+            )
+        if not rows:
+            return []
+        added = [c for c in outputs.columns if c not in inputs.columns]
+        batch = inputs.hstack(outputs.select(added)) if added else inputs
+        return [self._observe(Monitor.from_row(row), batch, None, None) for row in rows]
+
+    def log_labels(
+        self,
+        monitor: str,
+        labels: Any,
+        *,
+        request_id: str = "request_id",
+        label: str | None = None,
+    ) -> Labelling:
+        """Join ground truth to logged predictions by request id; update performance per window.
+
+        ``label`` names the label column (default: the monitor's). Labels of
+        requests labelled before are skipped (counted in ``already_labelled``),
+        labels without a logged prediction are counted in ``unmatched`` and not
+        stored (send them again once the prediction is logged). The joined
+        pairs feed each window's performance counts and the monitor's change
+        detector (per-prediction errors, oldest prediction first); then alert
+        rules run on the windows that changed.
+        """
+        target = self._target(monitor, "monitors.observe")
+        if target.prediction is None or target.task is None:
+            raise InvalidInput(
+                f"monitor '{target.name}' has no prediction column and task",
+                hint="Create it with prediction=, label= and task= to log labels",
+            )
+        column = label or target.label
+        if column is None:
+            raise InvalidInput("which column holds the labels?", hint="Pass label=COLUMN")
+        frame = logs.prepare_labels(target, labels, request_id=request_id, label=column)
+        for _ in range(_RETRIES):
+            try:
+                return self._label(target, frame)
+            except _Retry:
+                continue
+        raise Conflict(
+            f"labels for monitor '{target.name}' kept being logged by others meanwhile",
+            hint="Retry",
+        )
+
+    def logs(self, name: str, *, labels: bool = False) -> pl.DataFrame:
+        """Every logged row of a monitor (or, with ``labels=True``, every joined label)."""
+        monitor = self.get(name)
+        with self._storage.transaction() as tx:
+            owner = monitor.label_owner if labels else monitor.log_owner
+            files = tx.visible_files("monitoring", [owner])
+        return logs.read(self._storage, files)
+
+    # -- reading windows ----------------------------------------------------------
+
+    def windows(
+        self, name: str, *, last: int | None = None, since: datetime | None = None
+    ) -> list[StoredWindow]:
+        """Stored windows of a monitor, oldest first: the last ``last``, or those ending after ``since``."""
+        self.get(name)
+        with self._storage.transaction() as tx:
+            rows = read_windows(tx, name, last=last, since=since)
+        return decode(name, rows)
+
+    def report(
+        self,
+        name: str,
+        *,
+        last: int | None = None,
+        since: datetime | None = None,
+        windows: Sequence[int] | None = None,
+    ) -> timeline.MonitorReport:
+        """Drift and performance per window, from the stored summaries alone.
+
+        ``last`` keeps the newest windows, ``since`` those ending after a time,
+        ``windows`` picks window ids; by default every window.
+        """
+        monitor = self.get(name)
+        with self._storage.transaction() as tx:
+            rows = read_windows(tx, name, ids=windows, last=last, since=since)
+        return self._timeline(monitor, decode(name, rows))
+
+    def drift_matrix(
+        self,
+        name: str,
+        statistic: str = "psi",
+        *,
+        last: int | None = None,
+        since: datetime | None = None,
+        value: str = "value",
+    ) -> pl.DataFrame:
+        """Columns x windows of one statistic (or its status, ``value="status"``), as Polars."""
+        if statistic not in DRIFT_STATISTICS:
+            raise NotFound("statistic", statistic, candidates=DRIFT_STATISTICS)
+        if value not in ("value", "status"):
+            raise InvalidInput(f"value {value!r} is not 'value' or 'status'", field="value")
+        return self.report(name, last=last, since=since).matrix(statistic, value)
+
+    # -- alerts -------------------------------------------------------------------
+
+    def evaluate(self, name: str) -> list[Alert]:
+        """Check the rules on every window again (after changing rules); return new alerts."""
+        monitor = self._target(name, "monitors.observe")
+        with self._storage.transaction() as tx:
+            ids = [i for (i,) in tx.fetchall(
+                "SELECT window_id FROM monitor_windows WHERE monitor = ?", [monitor.name]
+            )]  # fmt: skip
+        return self._evaluate(monitor, ids)[0]
+
+    def alerts(
+        self,
+        monitor: str | None = None,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        action_status: str | None = None,
+        limit: int | None = None,
+    ) -> list[Alert]:
+        """Alerts, newest first; ``action_status="requested"`` lists retrains waiting for a job."""
+        with self._storage.transaction() as tx:
+            if monitor is not None:
+                self._monitor(tx, monitor)
+            return alert_store.listing(
+                tx, monitor=monitor, status=status, severity=severity,
+                action_status=action_status, limit=limit,
+            )  # fmt: skip
+
+    def alert(self, alert_id: int) -> Alert:
+        with self._storage.transaction() as tx:
+            return alert_store.get(tx, alert_id)
+
+    def ack(self, alert_id: int, comment: str) -> Alert:
+        """Acknowledge an open alert, saying why (``alerts.ack``; audited)."""
+        with self._storage.transaction() as tx:
+            return alert_store.acknowledge(tx, alert_id, comment)
+
+    def resolve(self, alert_id: int, comment: str) -> Alert:
+        """Resolve an open or acknowledged alert, saying how (``alerts.ack``; audited)."""
+        with self._storage.transaction() as tx:
+            return alert_store.acknowledge(tx, alert_id, comment, resolve=True)
+
+    def run_action(self, alert_id: int) -> Alert:
+        """Run an alert's retrain pipeline now (a requested or failed one) and record the run."""
+        alert = self.alert(alert_id)
+        if alert.action is None:
+            raise InvalidInput(f"alert {alert_id} has no action", hint="Its rule names no pipeline")
+        if alert.action_status == "succeeded":
+            raise Conflict(
+                f"alert {alert_id}'s pipeline already ran (run {alert.run_id})",
+                hint="Run the pipeline itself to train again",
+            )
+        return self._run_action(alert)
+
+    # -- internals ----------------------------------------------------------------
+
+    def _observe(
+        self,
+        monitor: Monitor,
+        batch: Any,
+        timestamp_column: str | None,
+        request_id: str | None,
+    ) -> Observation:
+        from mlcore.monitoring.report import drift_report
+
+        profile = self._profile(monitor)
+        now = datetime.now(UTC)
+        prepared = logs.prepare_batch(
+            monitor, profile, batch, timestamp_column=timestamp_column, request_id=request_id,
+            now=now,
+        )  # fmt: skip
+        if prepared is None:
+            return Observation(monitor.name, 0)
+        datafile = logs.write(self._storage, prepared.frame)
+        try:
+            with self._storage.transaction() as tx:
+                tx.require("monitors.observe")
+                datafile = tx.register_file(datafile, kind="monitoring", owner=monitor.log_owner)
+                for inc in prepared.increments:
+                    inc.window_id = datafile.seq if inc.window_id is None else inc.window_id
+                ids = merge_into(tx, monitor.name, prepared.increments, now)
+                tx.audit(
+                    "monitor.observe",
+                    monitor.subject,
+                    {"rows": prepared.frame.height, "windows": ids, "file": datafile.path,
+                     "sha256": datafile.sha256},
+                )  # fmt: skip
+        except BaseException:
+            self._storage.files.absolute(datafile.path).unlink(missing_ok=True)
+            raise
+        report = drift_report(
+            profile, prepared.summary, calibration=self._calibration(monitor),
+            method=monitor.settings["method"], alpha=monitor.settings["alpha"],
+        )  # fmt: skip
+        raised, resolved = self._evaluate(monitor, ids)
+        return Observation(
+            monitor.name, prepared.frame.height, ids, datafile.path,
+            prepared.summary.unexpected_columns, prepared.all_null_columns,
+            prepared.null_predictions, report, raised, resolved,
+        )  # fmt: skip
+
+    def _label(self, monitor: Monitor, frame: pl.DataFrame) -> Labelling:
+        with self._storage.transaction() as tx:
+            predictions = tx.visible_files("monitoring", [monitor.log_owner])
+            labelled = tx.visible_files("monitoring", [monitor.label_owner])
+            state = self._monitor(tx, monitor.name).detector_state
+        join = logs.join_labels(self._storage, monitor, frame, predictions, labelled)
+        result = Labelling(
+            monitor.name, join.received, join.pairs.height, join.already_labelled,
+            join.unmatched, join.unmatched_ids,
+        )  # fmt: skip
+        if not join.pairs.height:
+            return result
+        increments, changes, state = _label_increments(monitor, join.pairs, state)
+        now = datetime.now(UTC)
+        stored = join.pairs.select(logs.REQUEST_ID, logs.LABEL, logs.WINDOW).with_columns(
+            _labelled_at(now)
+        )
+        datafile = logs.write(self._storage, stored)
+        try:
+            with self._storage.transaction() as tx:
+                tx.require("monitors.observe")
+                now_seen = tx.visible_files("monitoring", [monitor.label_owner])
+                if [f.seq for f in now_seen] != [f.seq for f in labelled]:
+                    raise _Retry
+                datafile = tx.register_file(datafile, kind="monitoring", owner=monitor.label_owner)
+                ids = merge_into(tx, monitor.name, increments, now)
+                tx.execute(
+                    "UPDATE monitors SET detector_state = ? WHERE name = ?",
+                    [None if state is None else json.dumps(state), monitor.name],
+                )
+                tx.audit(
+                    "monitor.labels",
+                    monitor.subject,
+                    {"labelled": join.pairs.height, "windows": ids, "file": datafile.path,
+                     "changes": {str(k): v for k, v in changes.items()}},
+                )  # fmt: skip
+        except BaseException:
+            self._storage.files.absolute(datafile.path).unlink(missing_ok=True)
+            raise
+        result.windows, result.changes, result.file = ids, changes, datafile.path
+        result.alerts, result.resolved = self._evaluate(monitor, ids)
+        return result
+
+    def _evaluate(self, monitor: Monitor, ids: Sequence[int]) -> tuple[list[Alert], list[Alert]]:
+        """Check the rules on updated windows ``ids``; store alerts; run retrain actions."""
+        checked = [Rule.from_dict(r) for r in monitor.rules]
+        if not checked or not ids:
+            return [], []
+        back = max(r.consecutive for r in checked) - 1
+        with self._storage.transaction() as tx:
+            (span,) = tx.fetchone(
+                "SELECT count(*) FROM monitor_windows WHERE monitor = ? AND window_id BETWEEN ? AND ?",
+                [monitor.name, min(ids), max(ids)],
+            ) or (0,)
+            rows = read_windows(tx, monitor.name, upto=max(ids), last=span + back)
+            (latest,) = tx.fetchone(
+                "SELECT max(window_id) FROM monitor_windows WHERE monitor = ?", [monitor.name]
+            ) or (None,)
+        report = self._timeline(monitor, decode(monitor.name, rows))
+        found = evaluate(checked, report.windows, set(ids), latest)
+        if not found.raised and not found.cleared:
+            return [], []
+        with self._storage.transaction() as tx:
+            raised, resolved = alert_store.record(tx, monitor.name, found)
+        raised = [self._run_action(a) if a.action_status == "pending" else a for a in raised]
+        return raised, resolved
+
+    def _run_action(self, alert: Alert) -> Alert:
+        """Run an alert's pipeline through ``store.pipelines`` and record the outcome.
+
+        A failing pipeline (or one that cannot start) is recorded as ``failed``
+        with the error, never raised: the batch that raised the alert is logged.
+        """
+        assert alert.action is not None
+        pipelines = self._capability("pipelines")
+        if pipelines is None:
+            status, run_id, error = "unavailable", None, "this store has no pipelines capability"
+        else:
+            try:
+                result = pipelines.run(alert.action["pipeline"], alert.action.get("params") or {})
+            except Exception as exc:  # the alert must record why its retrain did not run
+                status, run_id, error = "failed", None, f"{type(exc).__name__}: {exc}"
+            else:
+                status = "succeeded" if str(result.status) == "succeeded" else "failed"
+                run_id, error = result.id, None
+        with self._storage.transaction() as tx:
+            return alert_store.record_action(tx, alert.id, status, run_id=run_id, error=error)
+
+    def _timeline(self, monitor: Monitor, stored: Sequence[StoredWindow]) -> timeline.MonitorReport:
+        return timeline.build(
+            monitor.name, self._profile(monitor), self._calibration(monitor), stored,
+            batch=monitor.window_spec.width is None, method=monitor.settings["method"],
+            alpha=monitor.settings["alpha"],
+        )  # fmt: skip
+
+    def _profile(self, monitor: Monitor) -> ReferenceProfile:
+        from mlcore.monitoring.profile import ReferenceProfile
+
+        return self._blob(monitor.profile_sha256, ReferenceProfile.from_dict)
+
+    def _calibration(self, monitor: Monitor) -> Calibration | None:
+        from mlcore.monitoring.calibration import Calibration
+
+        if monitor.calibration_sha256 is None:
+            return None
+        return self._blob(monitor.calibration_sha256, Calibration.from_dict)
+
+    def _blob(self, sha: str, reader: Any) -> Any:
+        """A stored profile or calibration, read and verified once per process."""
+        if sha in _cache:
+            _cache.move_to_end(sha)
+            return _cache[sha]
+        value = reader(codec.unpack(self._storage.read_blob(sha)))
+        _cache[sha] = value
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+        return value
+
+    def _monitor(self, tx: Tx, name: str) -> Monitor:
+        row = tx.fetchone(f"SELECT {COLUMNS} FROM monitors WHERE name = ?", [name])
+        if row is None:
+            known = [n for (n,) in tx.fetchall("SELECT name FROM monitors")]
+            raise NotFound("monitor", name, candidates=known)
+        return Monitor.from_row(row)
+
+    def _target(self, name: str, permission: str) -> Monitor:
+        """A monitor by its name, or by the name of a model that has exactly one."""
+        with self._storage.transaction() as tx:
+            tx.require(permission)
+            row = tx.fetchone(f"SELECT {COLUMNS} FROM monitors WHERE name = ?", [name])
+            if row is not None:
+                return Monitor.from_row(row)
+            rows = tx.fetchall(
+                f"SELECT {COLUMNS} FROM monitors WHERE model = ? ORDER BY name", [name]
+            )
+            if len(rows) > 1:
+                raise InvalidInput(
+                    f"model '{name}' has several monitors: {', '.join(r[0] for r in rows)}",
+                    hint="Name the monitor",
+                )
+            if rows:
+                return Monitor.from_row(rows[0])
+            return self._monitor(tx, name)
+
+    def _require_new(self, tx: Tx, name: str) -> None:
+        if tx.fetchone("SELECT 1 FROM monitors WHERE name = ?", [name]):
+            raise Conflict(f"monitor '{name}' already exists", hint="Choose another name")
+
+    def _capability(self, name: str) -> Any | None:
+        """``store.<name>``, or None when this store has no such capability."""
+        if self._store is None:
+            return None
+        try:
+            return getattr(self._store, name, None)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("mlcore."):
+                return None
+            raise
+
+    def _model_version(self, model: str | None) -> Any | None:
+        if model is None:
+            return None
+        registry = self._capability("models")
+        if registry is None:
+            raise InvalidInput(
+                f"cannot attach to model '{model}': this store has no registry",
+                hint="Create the monitor without model=",
+            )
+        base, sep, number = model.partition(":")
+        if sep and not number.isdigit():
+            raise InvalidInput(f"model {model!r} is not NAME or NAME:VERSION", field="model")
+        return registry.resolve(base, int(number) if sep else None)
+
+    def _reference(self, reference: Any, record: Any | None) -> tuple[pl.DataFrame, str]:
+        """The reference rows and where they came from."""
+        from mlcore.frames import to_polars
+
+        if reference is None:
+            dataset = (record.lineage or {}).get("dataset") if record is not None else None
+            if not dataset or not dataset.get("name"):
+                raise InvalidInput(
+                    "a monitor needs reference rows",
+                    hint="Pass reference= (the training frame, a file or a dataset name)",
+                )
+            reference = dataset["name"]
+            version = dataset.get("version")
+        else:
+            version = None
+        if isinstance(reference, (str, Path)) and not _is_file(reference):
+            features = self._capability("features")
+            if features is None:
+                raise NotFound("reference file", str(reference))
+            frame = features.load_dataset(str(reference), version)
+            return frame, f"dataset:{reference}" + (f"/{version}" if version else "")
+        source = str(reference) if isinstance(reference, (str, Path)) else "frame"
+        return to_polars(reference, what="reference"), source
+
+
+def _is_file(reference: str | Path) -> bool:
+    path = Path(reference)
+    return path.exists() or path.suffix.lower() in (".parquet", ".csv", ".pq")
+
+
+def _task(task: str | None, label: str | None, frame: pl.DataFrame) -> str | None:
+    import polars as pl
+
+    if task is not None:
+        if task not in TASKS:
+            raise InvalidInput(f"task {task!r} is not one of {', '.join(TASKS)}", field="task")
+        return task
+    if label is None:
+        return None
+    if label not in frame.columns:
+        raise InvalidInput(
+            f"the reference has no label column '{label}' to tell the task from",
+            hint="Pass task='classification' or task='regression'",
+        )
+    values = frame[label].drop_nulls()
+    binary = values.dtype == pl.Boolean or (
+        values.dtype.is_numeric() and values.cast(pl.Float64).is_in([0.0, 1.0]).all()
+    )
+    return "classification" if binary else "regression"
+
+
+def _columns(
+    frame: pl.DataFrame,
+    columns: Sequence[str] | None,
+    record: Any | None,
+    prediction: str | None,
+    excluded: Sequence[str | None],
+) -> list[str] | None:
+    """The columns to profile; None lets the profile take every supported column."""
+    clash = sorted(set(frame.columns) & set(logs.RESERVED))
+    if clash:
+        raise InvalidInput(
+            f"columns {', '.join(clash)} use names mlcore's logs reserve",
+            hint="Rename them before monitoring",
+        )
+    if columns is None and record is not None and record.signature is not None:
+        columns = list(record.signature.columns)
+    if columns is None:
+        from mlcore.monitoring._frames import kind_of
+
+        schema = frame.head(0).to_arrow().schema
+        columns = [f.name for f in schema if f.name not in excluded and kind_of(f.type) is not None]
+    chosen = list(columns)
+    if prediction is not None and prediction in frame.columns and prediction not in chosen:
+        chosen.append(prediction)
+    return chosen
+
+
+def _labelled_at(now: datetime) -> Any:
+    import polars as pl
+
+    return pl.lit(now).cast(pl.Datetime("us", "UTC")).alias(logs.LABELLED_AT)
+
+
+def _label_increments(
+    monitor: Monitor, pairs: pl.DataFrame, state: dict[str, Any] | None
+) -> tuple[list[Increment], dict[int, int], dict[str, Any] | None]:
+    """Per-window performance of labelled pairs, change alarms, and the detector's new state."""
+    assert monitor.prediction is not None
+    p = pairs[monitor.prediction].to_numpy().astype(np.float64)
+    y = pairs[logs.LABEL].to_numpy().astype(np.float64)
+    window = pairs[logs.WINDOW].to_numpy()
+    if monitor.task == "classification":
+        errors = ((p >= monitor.threshold) != (y == 1.0)).astype(np.float64)
+    else:
+        errors = np.abs(p - y)
+    spec = monitor.settings.get("detector")
+    changes: dict[int, int] = {}
+    if spec is not None:
+        detector = new_detector(spec, state)
+        for index in detector.update(errors):
+            changes[int(window[index])] = changes.get(int(window[index]), 0) + 1
+        state = detector.to_dict()
+    increments = []
+    for wid in dict.fromkeys(window.tolist()):
+        mask = window == wid
+        perf: ClassificationWindow | RegressionWindow
+        if monitor.task == "classification":
+            perf = ClassificationWindow(monitor.threshold, monitor.score_bins).label(
+                p[mask], y[mask]
+            )
+        else:
+            perf = RegressionWindow.observe(y[mask], p[mask])
+        increments.append(
+            Increment(int(wid), None, None, None, perf, int(mask.sum()), changes.get(int(wid), 0))  # type: ignore[arg-type]
+        )
+    return increments, changes, state
