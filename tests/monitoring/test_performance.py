@@ -125,3 +125,25 @@ def test_regression_metrics_equal_scikit_learn_and_merge() -> None:
     assert empty["n"] == 0 and np.isnan(empty["mae"]) and np.isnan(empty["r2"])
     with pytest.raises(InvalidInput, match="differ in length"):
         RegressionWindow.observe([1.0, 2.0], [1.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(hs.lists(hs.tuples(hs.floats(0, 1), hs.booleans()), min_size=1, max_size=60))
+def test_labels_added_later_equal_labels_given_at_once(rows: list[tuple[float, bool]]) -> None:
+    """Production logs count predictions when scored and their labels when they arrive."""
+    p = np.array([r[0] for r in rows])
+    y = np.array([r[1] for r in rows])
+    at_once = ClassificationWindow.observe(p, y, bins=20).to_dict()
+    later = ClassificationWindow.observe(p, bins=20)
+    assert later.metrics()["n"] == 0.0
+    assert later.label(p, y).to_dict() == at_once
+
+
+def test_bad_labels_change_nothing() -> None:
+    window = ClassificationWindow.observe([0.2, 0.9])
+    before = window.to_dict()
+    with pytest.raises(InvalidInput, match="0/1"):
+        window.update([0.4], [2])
+    with pytest.raises(InvalidInput, match="0/1"):
+        window.label([0.2, 0.9], [1])
+    assert window.to_dict() == before
