@@ -36,6 +36,8 @@ GROUPS: tuple[tuple[str, str, str], ...] = (
     ("runs", "runs", "Pipeline runs: list, show, lineage."),
     ("eval", "evals", "Evaluations: run under the policies in force, show, report, waive, gate."),
     ("policy", "policy", "Evaluation policies as code: apply, diff, list, show."),
+    ("monitor", "monitor", "Production monitoring: create, observe, labels, report, matrix."),
+    ("alerts", "alerts", "Alerts raised by monitors: list, show, acknowledge, resolve."),
 )
 # Single commands: (module, function name, command name).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
