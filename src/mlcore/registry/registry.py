@@ -190,9 +190,11 @@ class Registry:
         refs = lineage["features"]
 
         now = datetime.now(UTC)
+        # Write the artifact before taking the catalog: its fsync is most of the cost.
+        sha, size = self._storage.blobs.write(artifact.data)
         with self._storage.transaction() as tx:
             tx.require("models.register")
-            sha = tx.put_blob(artifact.data, media_type=f"application/x-{artifact.format}")
+            tx.register_blob(sha, size, media_type=f"application/x-{artifact.format}")
             (version,) = tx.fetchone(
                 "INSERT INTO models VALUES (?, ?, ?, 1) ON CONFLICT (name) "
                 "DO UPDATE SET last_version = last_version + 1 RETURNING last_version",

@@ -75,10 +75,20 @@ class Tx:
         return files.register(self.con, datafile, kind=kind, owner=owner, actor=self.actor)
 
     def put_blob(self, data: bytes | Path, *, media_type: str | None = None) -> str:
-        """Store bytes content-addressed and register them in this transaction."""
+        """Store bytes content-addressed and register them in this transaction.
+
+        Writing (and fsyncing) happens while the catalog is held: fine for small
+        blobs. For a large one, ``storage.blobs.write`` it first, outside the
+        transaction, then :meth:`register_blob`.
+        """
         sha, size = self.storage.blobs.write(data)
-        blobs.register(self.con, sha, size, actor=self.actor, media_type=media_type)
+        self.register_blob(sha, size, media_type=media_type)
         return sha
+
+    def register_blob(self, sha256: str, size: int, *, media_type: str | None = None) -> str:
+        """Record a blob already written with ``storage.blobs.write``."""
+        blobs.register(self.con, sha256, size, actor=self.actor, media_type=media_type)
+        return sha256
 
     def snapshot(self) -> int:
         return files.snapshot(self.con)
