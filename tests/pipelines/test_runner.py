@@ -89,10 +89,14 @@ def test_a_rerun_hits_the_cache_and_a_new_connection_sees_both_runs(store, store
         assert set(statuses(third).values()) == {"cached"}
 
 
-def test_outputs_are_registered_blobs_and_runs_are_audited(store):
+def test_outputs_are_stored_in_one_pack_and_runs_are_audited(store, store_path):
     result = store.pipelines.run(numbers)
     sha = result.steps["double"].outputs["double"].sha256
-    assert store.storage.read_blob(sha) == b"[0,2,4]"
+    with store.storage.transaction() as tx:
+        (pack,) = tx.visible_files("pipelines")  # three small outputs, one file
+    assert pack.rows == 3
+    with mlcore.open(store_path, actor="admin") as other:
+        assert other.pipelines.artifacts.get(sha) == b"[0,2,4]"
     entries = store.audit_log(subject=f"run:{result.id}")
     assert [e.action for e in entries] == ["pipelines.run", "pipelines.finish"]
     assert entries[0].details["params"] == {"n": 3}
@@ -296,15 +300,15 @@ def test_a_store_bound_step_cannot_have_a_timeout():
         step(uses_store=True, timeout=1)(lambda: 1)
 
 
-def test_workers_read_stored_inputs_and_refuse_altered_ones(store):
+def test_workers_read_stored_inputs_themselves_and_refuse_altered_ones(store):
     sha = store.pipelines.artifacts.put(b"[1,2,3]")
-    path = store.pipelines.artifacts.local_path(sha)  # written (registered) on demand
-    assert path == store.storage.blobs.path(sha)
-    assert StoredInput("json", str(path), sha).value() == [1, 2, 3]
+    path, packed = store.pipelines.artifacts.local_file(sha)  # written on demand
+    assert packed and path.parent == store.path / "data" / "pipelines"
+    assert StoredInput("json", str(path), sha, packed=True).value() == [1, 2, 3]
     path.chmod(0o644)
-    path.write_bytes(b"[1,2,4]")
+    path.write_bytes(path.read_bytes().replace(b"[1,2,3]", b"[1,2,4]"))
     with pytest.raises(CorruptArtifact, match="does not match its hash"):
-        StoredInput("json", str(path), sha).value()
+        StoredInput("json", str(path), sha, packed=True).value()
 
 
 # ------------------------------------------------------------- failure and resume

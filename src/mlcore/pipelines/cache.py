@@ -392,7 +392,7 @@ class DirectoryArtifactStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
 
-    def local_path(self, sha256: str) -> Path | None:
-        """The artifact's file, for a worker process to read itself."""
+    def local_file(self, sha256: str) -> tuple[Path, bool] | None:
+        """The artifact's file (never a pack), for a worker process to read itself."""
         path = self.path(sha256)
-        return path if path.exists() else None
+        return (path, False) if path.exists() else None

@@ -1,6 +1,6 @@
-"""Runs in the store's catalog and step outputs as its blobs.
+"""Runs in the store's catalog; step outputs in pack data files and blobs.
 
-:class:`CatalogRunStore` and :class:`BlobArtifactStore` implement the engine's
+:class:`CatalogRunStore` and :class:`StoreArtifacts` implement the engine's
 ``RunStore`` and ``ArtifactStore`` protocols on a store directory, sharing one
 :class:`Journal`: the writes waiting for the next catalog transaction.
 
@@ -8,23 +8,25 @@ Why a journal: a catalog write transaction costs a few milliseconds, and the
 engine updates a step's record twice (running, then succeeded) and stores each
 output, which would be three or more transactions per step against a goal of
 5 ms of overhead per step. So records and outputs are held back and written
-together, outputs' blobs registered in the same transaction as the records and
-cache entries that name them:
+together: small outputs into one pack data file per flush, written before the
+transaction (:mod:`mlcore.pipelines.packs`), large ones as blobs; then one
+transaction registers them with the records and cache entries that name them.
+A journal flushes:
 
-* when the engine is about to wait (for workers or a retry) it calls
+* when the engine is about to wait (for workers or a retry): it calls
   :meth:`CatalogRunStore.flush`;
-* a background timer writes anything held back for ``delay`` seconds
+* when a background timer finds anything held back for ``delay`` seconds
   (0.1 s), so that a long step in the running process does not hide the state
   of the steps before it;
 * before a worker reads an output by path, when the held-back outputs exceed
   ``max_bytes``, and when the run finishes (its finish record is in the same
   transaction);
-* reads (``get_run``, ``list_runs``) write first, so they see everything.
+* before reads (``get_run``, ``list_runs``), so that they see everything.
 
 A process that dies loses at most the last ``delay`` seconds of records; their
 steps are then simply pending or running in the record, and a resume reruns
-them. Blobs are registered before or with any record naming them, so a record
-in the catalog never names a blob the store lacks.
+them. Outputs are registered before or with any record naming them, so a
+record in the catalog never names an output the store lacks.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import MlcoreError, NotFound
 from mlcore.pipelines.cache import ArtifactRef
+from mlcore.pipelines.packs import KIND, PACK_MAX, read_packed, write_pack
 from mlcore.pipelines.runs import (
     CachedOutputs,
     RunRecord,
@@ -55,7 +58,7 @@ from mlcore.store import blobs
 if TYPE_CHECKING:
     from mlcore.store import Storage, Tx
 
-__all__ = ["BlobArtifactStore", "CatalogRunStore", "Journal"]
+__all__ = ["CatalogRunStore", "Journal", "StoreArtifacts"]
 
 _STEP_COLUMNS = (
     "name, step, status, cache_key, cache_hit, attempts, started_at, finished_at, "
@@ -114,8 +117,9 @@ class Journal:
         self.lock = threading.Lock()
         self.pending = _Batch()
         self.inflight = _Batch()  # taken by a flush that has not committed yet
-        #: sha256 of blobs known to be registered: registration is never undone.
-        self.registered: set[str] = set()
+        #: Where known stored outputs are: a pack's path, or None for a blob.
+        #: Registration is never undone, so what is known stays true.
+        self.located: dict[str, str | None] = {}
         #: Cache entries read at run start, and those written since.
         self.index: dict[str, CachedOutputs] = {}
         #: Whether ``index`` held the whole cache table when read: misses are then certain.
@@ -129,10 +133,14 @@ class Journal:
     def add_record(self, run_id: str, record: StepRecord) -> None:
         with self.lock:
             self.pending.records[(run_id, record.name)] = record
-            if record.status is StepStatus.SUCCEEDED and record.cache_key:
-                self.pending.cache[record.cache_key] = CachedOutputs(
-                    run_id, record.name, dict(record.outputs)
-                )
+            key = record.cache_key
+            if record.status is StepStatus.SUCCEEDED and key:
+                known = self.index.get(key)
+                # A rerun (no_cache) that computed the same outputs adds no entry.
+                if known is None or dict(known.outputs) != dict(record.outputs):
+                    self.pending.cache[key] = CachedOutputs(
+                        run_id, record.name, dict(record.outputs)
+                    )
             self._arm()
 
     def add_blob(self, sha: str, data: bytes) -> None:
@@ -168,29 +176,39 @@ class Journal:
 
     def read_index(self, tx: Tx, steps: list[str]) -> None:
         """Read the cache index for a run: all of it while small, else its steps' entries."""
-        (total,) = tx.fetchone("SELECT count(*) FROM pipeline_cache") or (0,)
-        where, params = (
-            ("", [])
-            if total <= self.index_limit
-            else (
-                "WHERE list_contains(?, step)",
-                [steps],
+        select = "SELECT cache_key, run_id, step, outputs FROM pipeline_cache"
+        newest = " ORDER BY created_at DESC LIMIT ?"
+        rows = tx.fetchall(select + newest, [self.index_limit + 1])
+        complete = len(rows) <= self.index_limit
+        if not complete:
+            rows = tx.fetchall(
+                select + " WHERE list_contains(?, step)" + newest, [steps, self.index_limit]
             )
-        )
-        rows = tx.fetchall(
-            f"SELECT cache_key, run_id, step, outputs FROM pipeline_cache {where} "
-            "ORDER BY created_at DESC LIMIT ?",
-            [*params, self.index_limit],
-        )
         index: dict[str, CachedOutputs] = {}
         for key, run_id, step, outputs in rows:
             if key not in index:  # newest first
                 index[key] = CachedOutputs(run_id, step, _refs(outputs))
+        located = self.locate(
+            tx, [r.sha256 for hit in index.values() for r in hit.outputs.values()]
+        )
         with self.lock:
             self.index = index
-            self.index_complete = total <= self.index_limit
-            # Cache rows are written with their blobs' registration.
-            self.registered.update(r.sha256 for hit in index.values() for r in hit.outputs.values())
+            self.index_complete = complete
+            self.located.update(located)
+
+    @staticmethod
+    def locate(tx: Tx, shas: list[str]) -> dict[str, str | None]:
+        """Where the outputs a cache entry names are: written with it, so packed or blobs."""
+        packed = dict(
+            tx.fetchall(
+                "SELECT sha256, any_value(path) FROM pipeline_packed "
+                "WHERE list_contains(?, sha256) GROUP BY sha256",
+                [shas],
+            )
+            if shas
+            else []
+        )
+        return {sha: packed.get(sha) for sha in shas}
 
     # -- writing -----------------------------------------------------------------
 
@@ -206,9 +224,16 @@ class Journal:
             if not batch and then is None:
                 return
             try:
+                new = {sha: data for sha, data in batch.blobs.items() if not self.stored(sha)}
+                small = {sha: data for sha, data in new.items() if len(data) <= PACK_MAX}
+                pack = write_pack(self.storage, small) if small else None  # before the catalog
                 with self.storage.transaction() as tx:
-                    for sha, data in batch.blobs.items():
-                        if not self._stored(tx, sha):
+                    if pack is not None:
+                        tx.register_file(pack, kind=KIND, owner="pipelines")
+                        rows = [[sha, pack.path, len(data)] for sha, data in small.items()]
+                        _insert_many(tx, "pipeline_packed", rows)
+                    for sha, data in new.items():
+                        if sha not in small:
                             tx.put_blob(data)
                     self._insert_records(tx, batch)
                     self._insert_cache(tx, batch)
@@ -220,20 +245,20 @@ class Journal:
                     self.pending, self.inflight = batch, _Batch()
                 raise
             with self.lock:
-                self.registered.update(batch.blobs)
+                for sha in new:
+                    self.located[sha] = pack.path if pack is not None and sha in small else None
                 self.index.update(batch.cache)
                 self.inflight = _Batch()
 
-    def _stored(self, tx: Tx, sha: str) -> bool:
-        if not self.storage.blobs.path(sha).exists():
+    def stored(self, sha: str) -> bool:
+        """Whether ``sha`` is known to be stored, and its file is there (no transaction)."""
+        if sha not in self.located:
             return False
-        if sha in self.registered:
-            return True
-        try:
-            blobs.require_registered(tx.con, sha)
-        except NotFound:
-            return False
-        return True
+        return self.path(sha, self.located[sha]).exists()
+
+    def path(self, sha: str, where: str | None) -> Path:
+        """The file holding an output: its pack, or its blob."""
+        return self.storage.files.absolute(where) if where else self.storage.blobs.path(sha)
 
     def _insert_records(self, tx: Tx, batch: _Batch) -> None:
         rows = []
@@ -288,11 +313,11 @@ def _insert_many(tx: Tx, table: str, rows: Sequence[Sequence[Any]], suffix: str 
     tx.execute(f"INSERT INTO {table} VALUES {values}", [v for row in rows for v in row])
 
 
-class BlobArtifactStore:
-    """Step outputs as the store's content-addressed blobs (``artifacts/``).
+class StoreArtifacts:
+    """Step outputs kept in the store: small ones in pack data files, large ones as blobs.
 
-    Outputs are held in the journal until its next flush registers them;
-    reads verify the sha256 (CorruptArtifact when a file was altered).
+    Outputs are held in the journal until its next flush stores them; reads
+    check the sha256 (CorruptArtifact when a file was altered).
     """
 
     def __init__(self, journal: Journal) -> None:
@@ -301,7 +326,7 @@ class BlobArtifactStore:
 
     def put(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
-        if sha not in self.journal.registered or not self._on_disk(sha):
+        if not self.journal.stored(sha):
             self.journal.add_blob(sha, bytes(data))
         return sha
 
@@ -309,34 +334,41 @@ class BlobArtifactStore:
         held = self.journal.held_blob(sha256)
         if held is not None:
             return held
-        if sha256 in self.journal.registered:
-            return self.storage.blobs.read(sha256)
-        data = self.storage.read_blob(sha256)
-        self.journal.registered.add(sha256)
-        return data
+        where = self._where(sha256)
+        if where is not None:
+            return read_packed(self.storage, where, sha256)
+        return self.storage.blobs.read(sha256)
 
     def exists(self, sha256: str) -> bool:
         if self.journal.held_blob(sha256) is not None:
             return True
-        if not self._on_disk(sha256):
+        try:
+            where = self._where(sha256)
+        except NotFound:
             return False
-        if sha256 not in self.journal.registered:
-            with self.storage.transaction() as tx:
-                try:
-                    blobs.require_registered(tx.con, sha256)
-                except NotFound:
-                    return False
-            self.journal.registered.add(sha256)
-        return True
+        return self.journal.path(sha256, where).exists()
 
-    def local_path(self, sha256: str) -> Path | None:
-        """The blob's file once registered (written now if still held), for a worker."""
+    def local_file(self, sha256: str) -> tuple[Path, bool] | None:
+        """The file holding the output and whether it is a pack, for a worker to read
+        (the output is written now if still held)."""
         if self.journal.held_blob(sha256) is not None:
             self.journal.flush()
-        return self.storage.blobs.path(sha256) if self.exists(sha256) else None
+        if not self.exists(sha256):
+            return None
+        where = self._where(sha256)
+        return self.journal.path(sha256, where), where is not None
 
-    def _on_disk(self, sha256: str) -> bool:
-        return self.storage.blobs.path(sha256).exists()
+    def _where(self, sha256: str) -> str | None:
+        """The pack holding the output, or None for a blob; NotFound if not stored."""
+        if sha256 in self.journal.located:
+            return self.journal.located[sha256]
+        with self.storage.transaction() as tx:
+            row = tx.fetchone("SELECT path FROM pipeline_packed WHERE sha256 = ? LIMIT 1", [sha256])
+            if row is None:
+                blobs.require_registered(tx.con, sha256)
+        where = row[0] if row else None
+        self.journal.located[sha256] = where
+        return where
 
 
 class CatalogRunStore:
@@ -427,11 +459,11 @@ class CatalogRunStore:
                 "ORDER BY created_at DESC LIMIT 1",
                 [key],
             )
-        if row is None:
-            return None
-        hit = CachedOutputs(row[0], row[1], _refs(row[2]))
-        # Cache rows are written with their blobs' registration: no need to ask again.
-        self.journal.registered.update(ref.sha256 for ref in hit.outputs.values())
+            if row is None:
+                return None
+            hit = CachedOutputs(row[0], row[1], _refs(row[2]))
+            located = self.journal.locate(tx, [r.sha256 for r in hit.outputs.values()])
+        self.journal.located.update(located)
         return hit
 
     # -- reading ------------------------------------------------------------------

@@ -24,8 +24,9 @@ run that reuses the outputs of the steps that succeeded and runs the rest.
 
 Two optional methods let a store batch its writes: ``runs.flush()`` is called
 before the parent blocks waiting for workers or a retry (records may be held
-back until then, or until the run finishes), and ``artifacts.local_path(sha)``
-names a stored artifact's file so that a worker reads it itself.
+back until then, or until the run finishes), and ``artifacts.local_file(sha)``
+names the file holding a stored artifact (and whether it is a pack of several)
+so that a worker reads it itself.
 """
 
 from __future__ import annotations
@@ -460,14 +461,14 @@ class _Execution:
                 return self._bound[node][arg]
             return self.params[source.name] if isinstance(source, ParamRef) else source
         live = self._live.get(source.node, {})
-        if inline and source.name in live:
-            return live[source.name]
         ref = self.record.steps[source.node].outputs[source.name]
+        if source.name in live and (inline or ref.kind == "json"):
+            return live[source.name]
         if not inline:
-            local_path = getattr(self.artifacts, "local_path", None)
-            path = local_path(ref.sha256) if local_path is not None else None
-            if path is not None:
-                return StoredInput(ref.kind, str(path), ref.sha256)
+            local_file = getattr(self.artifacts, "local_file", None)
+            found = local_file(ref.sha256) if local_file is not None else None
+            if found is not None:
+                return StoredInput(ref.kind, str(found[0]), ref.sha256, packed=found[1])
         data = self.artifacts.get(ref.sha256)
         return decode(ref.kind, data) if inline else Encoded(ref.kind, data)
 
@@ -479,8 +480,14 @@ class _Execution:
                 output: ArtifactRef(self.artifacts.put(data), kind)
                 for output, (kind, data) in zip(step.outputs, outcome.encoded, strict=True)
             }
-            if outcome.live:
-                self._live[name] = outcome.live
+            # JSON outputs are handed on decoded from their bytes (a tuple becomes a
+            # list, as when read back), so that no consumer reads them from the store.
+            live = dict(outcome.live or {})
+            for output, (kind, data) in zip(step.outputs, outcome.encoded, strict=True):
+                if kind == "json":
+                    live[output] = decode(kind, data)
+            if live:
+                self._live[name] = live
             self._set(
                 name,
                 status=StepStatus.SUCCEEDED,

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput
-from mlcore.pipelines.catalog import BlobArtifactStore, CatalogRunStore, Journal
+from mlcore.pipelines.catalog import CatalogRunStore, Journal, StoreArtifacts
 from mlcore.pipelines.pipeline import Pipeline, load_pipeline
 from mlcore.pipelines.runs import RunRecord, RunResult
 
@@ -92,7 +92,7 @@ class Pipelines:
         self._storage = storage
         self._store = store
         journal = Journal(storage)
-        self.artifacts = BlobArtifactStore(journal)
+        self.artifacts = StoreArtifacts(journal)
         self.records = CatalogRunStore(journal)
 
     def __repr__(self) -> str:

@@ -6,8 +6,9 @@ state adds a row to ``pipeline_step_records`` and the newest row (highest
 ``seq``) of a step is its state, so a write is one cheap INSERT, several steps
 go in one statement, and the attempts of a step stay readable afterwards.
 ``pipeline_cache`` maps a cache key to the outputs of a step that succeeded
-with it; it is written in the same transaction that registers those outputs'
-blobs, so a row there always names blobs the store holds.
+with it; it is written in the same transaction that registers those outputs
+(as blobs, or in a pack data file listed in ``pipeline_packed``), so a row
+there always names outputs the store holds.
 
 JSON columns (parameters, inputs, outputs, errors) hold what the engine's
 records serialise to; run ids, step names and keys stay columns so that they
@@ -62,6 +63,15 @@ SCHEMA = Component(
             created_at TIMESTAMPTZ NOT NULL
         );
         CREATE INDEX pipeline_cache_key ON pipeline_cache (cache_key);
+        """,
+        # v2: small outputs live in pack data files (mlcore.pipelines.packs).
+        """
+        CREATE TABLE pipeline_packed (
+            sha256 VARCHAR NOT NULL,
+            path   VARCHAR NOT NULL,
+            bytes  BIGINT NOT NULL
+        );
+        CREATE INDEX pipeline_packed_sha ON pipeline_packed (sha256);
         """,
     ),
 )

@@ -52,14 +52,21 @@ class Encoded:
 
 @dataclass(frozen=True)
 class StoredInput:
-    """An input sent to a worker as the path of its stored artifact."""
+    """An input sent to a worker as the file holding its stored artifact: the
+    artifact's own file, or a pack of small outputs (``packed``)."""
 
     kind: str
     path: str
     sha256: str
+    packed: bool = False
 
     def value(self) -> Any:
-        data = Path(self.path).read_bytes()
+        if self.packed:
+            from mlcore.pipelines.packs import read_pack_file
+
+            data = read_pack_file(self.path, self.sha256) or b""
+        else:
+            data = Path(self.path).read_bytes()
         if hashlib.sha256(data).hexdigest() != self.sha256:
             raise CorruptArtifact(
                 f"artifact {self.sha256[:12]} at {self.path} does not match its hash",
@@ -102,8 +109,7 @@ def run_attempt(step: Step, node: str, kwargs: dict[str, Any], *, keep_live: boo
         return failure(exc, started)
     live = None
     if keep_live:
-        # JSON outputs are handed on decoded, so that a tuple becomes a list
-        # exactly as it would when read back from the store.
+        # JSON outputs are left out: the executor hands them on decoded from their bytes.
         live = {
             name: value
             for name, value, (kind, _) in zip(step.outputs, values, encoded, strict=True)
