@@ -8,9 +8,10 @@ Why a journal: a catalog write transaction costs a few milliseconds, and the
 engine updates a step's record twice (running, then succeeded) and stores each
 output, which would be three or more transactions per step against a goal of
 5 ms of overhead per step. So records and outputs are held back and written
-together: small outputs into one pack data file per flush, written before the
-transaction (:mod:`mlcore.pipelines.packs`), large ones as blobs; then one
-transaction registers them with the records and cache entries that name them.
+together: small outputs into one pack data file per flush
+(:mod:`mlcore.pipelines.packs`), large ones as blobs, all written before the
+transaction; then one transaction registers them with the records and cache
+entries that name them.
 A journal flushes:
 
 * when the engine is about to wait (for workers or a retry): it calls
@@ -226,15 +227,16 @@ class Journal:
             try:
                 new = {sha: data for sha, data in batch.blobs.items() if not self.stored(sha)}
                 small = {sha: data for sha, data in new.items() if len(data) <= PACK_MAX}
-                pack = write_pack(self.storage, small) if small else None  # before the catalog
+                # Files first, then the catalog: nothing is written inside the transaction.
+                pack = write_pack(self.storage, small) if small else None
+                large = [self.storage.blobs.write(d) for s, d in new.items() if s not in small]
                 with self.storage.transaction() as tx:
                     if pack is not None:
                         tx.register_file(pack, kind=KIND, owner="pipelines")
                         rows = [[sha, pack.path, len(data)] for sha, data in small.items()]
                         _insert_many(tx, "pipeline_packed", rows)
-                    for sha, data in new.items():
-                        if sha not in small:
-                            tx.put_blob(data)
+                    for sha, size in large:
+                        tx.register_blob(sha, size)
                     self._insert_records(tx, batch)
                     self._insert_cache(tx, batch)
                     if then is not None:
