@@ -9,11 +9,19 @@ functions per resample, per slice, and Fairlearn per sensitive grouping.
 At sizes medium and large the reference's bootstrap loop is timed on a subset of the
 resamples and scaled linearly to the full count (each resample is the same work); the
 case note and ``extras`` say how many were timed.
+
+The store case measures what ``store.evals.run`` adds to the numeric core: loading the
+registered version, checking the rows against its signature, hashing the data, judging
+the policy's rules and recording the evaluation (catalog rows, slice table as Parquet,
+audit entry), against loading, scoring and :func:`~mlcore.evaluation.evaluate.evaluate`
+called directly on the same rows with the same settings.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -128,6 +136,87 @@ def sklearn_slices_and_fairness(frame: pl.DataFrame, slices: list[str]) -> Any:
     return out
 
 
+# -- store.evals.run against the numeric calls it makes --------------------------------
+
+STORE_POLICY = """
+name = "bench"
+[[rules]]
+id = "rows"
+kind = "sample_size"
+description = "enough rows"
+citation = "bench"
+severity = "block"
+min_rows = 1000
+[[rules]]
+id = "auc"
+kind = "metric"
+description = "discrimination"
+citation = "bench"
+severity = "block"
+metric = "roc_auc"
+min = 0.6
+[[rules]]
+id = "four-fifths"
+kind = "fairness"
+description = "adverse impact"
+citation = "29 CFR 1607.4(D)"
+severity = "warn"
+measure = "demographic_parity_ratio"
+min = 0.8
+"""
+
+
+def store_case(size: str, frame: pl.DataFrame, slices: list[str], n_resamples: int) -> Case:
+    """One evaluation through the store vs the same scoring and evaluate() call directly."""
+    state: dict[str, Any] = {}
+    rows = frame.with_columns(x=pl.col("p_champion"))  # the model's one input
+    options: dict[str, Any] = {"slices": slices, "sensitive": list(SENSITIVE)}
+    options["n_resamples"] = n_resamples
+
+    def setup() -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        import mlcore
+
+        state["dir"] = tempfile.mkdtemp(prefix="mlcore-bench-")
+        store = mlcore.open(state["dir"] + "/store", create=True, actor="bench")
+        sample = rows.head(10_000)
+        model = LogisticRegression().fit(sample.select("x"), sample["y"])
+        store.models.register("bench", model, training_data=sample.select("x"), code=[])
+        store.evals.apply_policy(STORE_POLICY)
+        state["store"] = store
+
+    def teardown() -> None:
+        state["store"].close()
+        shutil.rmtree(state["dir"], ignore_errors=True)
+
+    def through_store() -> Any:
+        return state["store"].evals.run("bench", rows, label="y", **options)
+
+    def direct() -> Any:
+        from mlcore.evaluation.evaluate import evaluate
+        from mlcore.registry.signature import predict
+
+        store = state["store"]
+        record = store.models.get("bench", 1)
+        model = store.models.load("bench", 1)
+        scores = predict(model, rows, record.signature)["score"].to_numpy()
+        return evaluate(rows, label="y", score=scores, **options)
+
+    return Case(
+        name=f"store_evals_run_{rows.height}_rows",
+        run=through_store,
+        reference=direct,
+        reference_name="load + predict + evaluate() directly",
+        setup=setup,
+        teardown=teardown,
+        repeat=1 if size == "large" else 3,
+        max_ratio=1.5,
+        note="store overhead: signature check, data hash, rules, Parquet slice table, "
+        "catalog rows and audit entry",
+    )
+
+
 # -- cases ------------------------------------------------------------------------------
 
 
@@ -207,4 +296,5 @@ def cases(size: str) -> list[Case]:
             max_ratio=0.1,
             note=f"paired bootstrap deltas of 9 metrics, {n_resamples} resamples; {scaled}",
         ),
+        store_case(size, frame, slices, n_resamples),
     ]

@@ -152,6 +152,10 @@ def test_required_approvals_come_from_the_policies(team) -> None:
     decision = store.evals.gate("churn", 1)
     assert decision.approvals == ApprovalRule(2, must_include=("risk-officer",)).to_dict()
     assert [p["rule"] for p in decision.problems] == ["approvals", "approval by risk-officer"]
+    shown = decision.to_dict()["rules"]  # what the TUI lists: rule results, then the rest
+    assert [(r["rule"], r["status"]) for r in shown] == [
+        ("two", "deferred"), ("approvals", "fail"), ("approval by risk-officer", "fail"),
+    ]  # fmt: skip
     assert team["rita"].models.approve("churn", 1).state == "approved"
     assert store.evals.gate("churn", 1).passed
     assert team["emil"].models.release("churn", 1).state == "production"

@@ -286,3 +286,12 @@ def test_constants_mirror_the_registry_and_monitoring() -> None:
     monitored = set(MONITORED["numeric"]) | set(MONITORED["categorical"])
     assert set(STATISTICS) <= monitored
     assert monitored - set(STATISTICS) == {"chi_square", "wasserstein"}
+
+
+def test_every_example_in_the_policy_reference_is_valid() -> None:
+    import re
+
+    text = (DOCS / "reference.md").read_text()
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if b.startswith("[[rules]]")]
+    kinds = {parse_policy('name = "ref"\n' + b).rules[0].kind for b in blocks}
+    assert kinds == set(KINDS)

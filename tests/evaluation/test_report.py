@@ -130,4 +130,3 @@ def test_markdown_and_json(evaluated) -> None:
     assert doc["rules"][0]["waiver"]["created_by"] == "rita"
     with pytest.raises(NotFound, match="report format 'pdf' not found"):
         store.evals.report(evaluation.id, "pdf")
-

@@ -41,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+import builtins
 import math
 import uuid
 from collections.abc import Sequence
@@ -64,7 +65,7 @@ from mlcore.evaluation.records import (
 if TYPE_CHECKING:
     import polars as pl
 
-    from mlcore.evaluation.evaluate import EvaluationResult
+    from mlcore.evaluation.runner import Assessment
     from mlcore.registry.lifecycle import ApprovalRule
     from mlcore.store import Storage, Tx
 
@@ -108,7 +109,7 @@ class Evaluations:
         with self._storage.transaction() as tx:
             tx.require("policies.apply")
             current = self._latest(tx, parsed.name)
-            change = diff_policies(current and current.policy, parsed, current and current.version)
+            change = _diff(current, parsed)
             if current is not None and not change.changed:
                 return current
             version = change.version or 1
@@ -143,7 +144,7 @@ class Evaluations:
         parsed = policy if isinstance(policy, Policy) else read_policy(policy)
         with self._storage.transaction() as tx:
             current = self._latest(tx, parsed.name)
-        return diff_policies(current and current.policy, parsed, current and current.version)
+        return _diff(current, parsed)
 
     def policies(self) -> list[PolicyVersion]:
         """The latest version of every policy."""
@@ -271,106 +272,51 @@ class Evaluations:
         PermissionDenied
             The actor may not record evaluations (``evals.run``).
         """
-        from mlcore.evaluation.inputs import load_data
-        from mlcore.evaluation.rules import Needs
-        from mlcore.evaluation.runner import model_output
+        from mlcore.evaluation.runner import assess
 
         models = self._models()
         record = models.get(model, version)
-        if record.signature is None:
-            raise InvalidInput(
-                f"{record.ref} cannot be evaluated: it was registered without training data, "
-                "so it has no signature to score with",
-                hint="Register it again with training_data=...",
-            )
         with self._storage.transaction() as tx:
             tx.require("evals.run")  # before minutes of work, not after
             policies = self._policies_for(tx, record, policy)
-        needs = Needs()
-        for p in policies:
-            for rule in p.policy.rules:
-                needs |= rule.needs()
-        frame, dataset = load_data(data, where=where, features=self._features())
-        loaded = models.load(record.name, record.version, trusted=trusted)
-        candidate = model_output(loaded, record.signature, frame, label, task)
-        champion, champion_scores, champion_reason = self._champion(
-            record, frame, label, candidate, compare_champion
-        )
-        present = set(frame.columns)
-        slice_columns = [*slices, *(c for c in needs.slices if c in present)]
-        sensitive_columns = list(sensitive)
-        if candidate.task == "binary":
-            sensitive_columns += [c for c in needs.sensitive if c in present]
-        slice_columns = list(dict.fromkeys(slice_columns))
-        sensitive_columns = list(dict.fromkeys(sensitive_columns))
-        import polars as pl
-
-        from mlcore.evaluation.evaluate import evaluate
-
-        kept = [c for c in dict.fromkeys(slice_columns + sensitive_columns) if c in present]
-        result = evaluate(
-            pl.DataFrame([candidate.labels.alias(label), *(frame[c] for c in kept)]),
+        assessment = assess(
+            models,
+            self._features(),
+            record,
+            policies,
+            data,
             label=label,
-            score=candidate.scores,
-            task=candidate.task,
-            slices=slice_columns,
-            sensitive=sensitive_columns,
-            champion=champion_scores,
-            cross=cross,
-            threshold=threshold,
-            n_resamples=n_resamples,
-            confidence=confidence,
-            seed=seed,
-            min_support=min_support,
-            slice_intervals=needs.slice_intervals,
+            slices=slices,
+            sensitive=sensitive,
+            task=task,
+            where=where,
+            reference=reference,
+            compare_champion=compare_champion,
+            trusted=trusted,
+            options={
+                "threshold": threshold,
+                "cross": cross,
+                "min_support": min_support,
+                "n_resamples": n_resamples,
+                "confidence": confidence,
+                "seed": seed,
+            },
         )
-        drift, drift_about = None, {"reason": "no drift rule in force"}
-        if needs.reference or reference is not None:
-            drift, drift_about = self._drift(record, frame, reference)
-        from mlcore.evaluation.rules import Context
-        from mlcore.evaluation.runner import judge
-
-        context = Context(
-            result=result,
-            card=record.card.to_dict(),
-            columns=frozenset(frame.columns),
-            drift=drift,
-            drift_reason=drift_about.get("reason"),
-            champion=champion,
-            champion_reason=champion_reason,
-        )
-        results = judge(policies, context)
-        settings = {
-            "label": label,
-            "threshold": threshold,
-            "slices": slice_columns,
-            "sensitive": sensitive_columns,
-            "cross": cross,
-            "min_support": min_support,
-            "n_resamples": n_resamples,
-            "confidence": confidence,
-            "seed": seed,
-        }
-        document = _document(result, settings, champion, champion_reason, drift, drift_about)
         slice_file = None
-        if result.slices is not None:
-            slice_file = self._storage.files.write(result.slices.to_frame(), "evaluations")
-        return self._record(
-            record, result, dataset, policies, champion, results, document, slice_file
-        )
+        if assessment.result.slices is not None:
+            table = assessment.result.slices.to_frame()
+            slice_file = self._storage.files.write(table, "evaluations")
+        return self._record(record, policies, assessment, slice_file)
 
     def _record(
         self,
         record: Any,
-        result: EvaluationResult,
-        dataset: dict[str, Any],
         policies: Sequence[PolicyVersion],
-        champion: int | None,
-        results: Sequence[Any],
-        document: dict[str, Any],
+        assessment: Assessment,
         slice_file: Any,
     ) -> Evaluation:
         evaluation_id = f"ev-{uuid.uuid4().hex[:12]}"
+        result, dataset, results = assessment.result, assessment.dataset, assessment.rules
         passed = not any(r.severity == "block" and r.status == "fail" for r in results)
         used = [{"name": p.name, "version": p.version, "sha256": p.sha256} for p in policies]
         metrics = {n: e.value for n, e in result.metrics.estimates.items() if e.value is not None}
@@ -403,11 +349,11 @@ class Evaluations:
                     dataset["sha256"],
                     _json(dataset),
                     _json(used),
-                    champion,
+                    assessment.champion,
                     passed,
                     list(metrics),
                     list(metrics.values()),
-                    _json(document),
+                    _json(assessment.document),
                     seq,
                 ],
             )
@@ -421,56 +367,9 @@ class Evaluations:
                     params += [_finite(r.threshold), r.op, r.message, r.citation]
                     params += [r.description, _json(r.details)]
                 tx.execute(f"INSERT INTO evaluation_rules VALUES {marks}", params)
-        return self.get(evaluation_id)
-
-    def _champion(
-        self, record: Any, frame: pl.DataFrame, label: str, candidate: Any, compare: bool
-    ) -> tuple[int | None, Any, str | None]:
-        """(champion version, its scores, why there are none) for the evaluation rows."""
-        from mlcore.evaluation.runner import model_output
-
-        models = self._models()
-        try:
-            production = models.resolve(record.name)
-        except NotFound:
-            return None, None, f"no version of {record.name} serves production"
-        if production.version == record.version:
-            return None, None, f"{record.ref} is the version in production"
-        which = f"champion {production.ref}"
-        if not compare:
-            return production.version, None, f"comparison with {which} was turned off"
-        if production.signature is None:
-            return production.version, None, f"{which} has no signature to score with"
-        try:
-            loaded = models.load(production.name, production.version)
-            out = model_output(loaded, production.signature, frame, label)
-        except InvalidInput as exc:
-            return production.version, None, f"{which} cannot score these rows: {exc.message}"
-        if (out.task, out.classes) != (candidate.task, candidate.classes):
-            return production.version, None, f"{which} is a {out.task} model of other classes"
-        return production.version, out.scores, None
-
-    def _drift(
-        self, record: Any, frame: pl.DataFrame, reference: Any
-    ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        """Drift of the evaluation rows against the training data, and where that came from."""
-        from mlcore.evaluation.inputs import load_data
-        from mlcore.evaluation.runner import drift_table
-
-        if reference is None:
-            trained_on = (record.lineage or {}).get("dataset") or {}
-            if not trained_on.get("name"):
-                return None, {
-                    "reason": f"no training data for {record.ref}: pass reference=..., or "
-                    "register versions with dataset=..."
-                }
-            reference = f"dataset:{trained_on['name']}/{trained_on['version']}"
-        rows, about = load_data(reference, features=self._features(), what="training data")
-        try:
-            table = drift_table(rows, frame, record.signature.columns)
-        except InvalidInput as exc:
-            return None, about | {"reason": exc.message}
-        return table, about
+            # read back in the same transaction: the catalog is held, not reopened
+            (recorded,) = self._read(tx, "id = ?", [evaluation_id])
+        return recorded
 
     def get(self, evaluation_id: str) -> Evaluation:
         """One evaluation by id (or a unique prefix of it), with waivers now in force."""
@@ -489,7 +388,7 @@ class Evaluations:
 
     def list(self, model: str | None = None, version: int | None = None) -> list[Evaluation]:
         """Evaluations, newest first: all, of a model, or of one version."""
-        where, params = "TRUE", []
+        where, params = "TRUE", builtins.list[Any]()
         if model is not None:
             names.validate("model name", model)
             where, params = "model = ?", [model]
@@ -498,7 +397,7 @@ class Evaluations:
         with self._storage.transaction() as tx:
             return self._read(tx, where, params)
 
-    def evaluations(self, model: str, version: int) -> list[Evaluation]:
+    def evaluations(self, model: str, version: int) -> builtins.list[Evaluation]:
         """A version's evaluations, newest first (for lineage views)."""
         return self.list(model, version)
 
@@ -507,7 +406,7 @@ class Evaluations:
         found = self.list(model, version)
         return found[0] if found else None
 
-    def _read(self, tx: Tx, where: str, params: list[Any]) -> list[Evaluation]:
+    def _read(self, tx: Tx, where: str, params: builtins.list[Any]) -> builtins.list[Evaluation]:
         import json
 
         rows = tx.fetchall(
@@ -652,7 +551,7 @@ class Evaluations:
             )
         return target, found.id
 
-    def waivers(self, model: str, version: int) -> list[Waiver]:
+    def waivers(self, model: str, version: int) -> builtins.list[Waiver]:
         """Every waiver of a version, expired ones too, oldest first."""
         with self._storage.transaction() as tx:
             return gates.waivers(tx, model, version)
@@ -720,6 +619,12 @@ class Evaluations:
             return None
 
 
+def _diff(current: PolicyVersion | None, new: Policy) -> PolicyDiff:
+    if current is None:
+        return diff_policies(None, new)
+    return diff_policies(current.policy, new, current.version)
+
+
 def _finite(value: Any) -> Any:
     """JSON-safe numbers: NaN and infinities (a Fisher odds ratio of a zero cell) as None."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -735,34 +640,3 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(_finite(value), sort_keys=True, default=str)
-
-
-def _document(
-    result: EvaluationResult,
-    settings: dict[str, Any],
-    champion: int | None,
-    champion_reason: str | None,
-    drift: dict[str, Any] | None,
-    drift_about: dict[str, Any],
-) -> dict[str, Any]:
-    """Every table of an evaluation but the slices (those go to a Parquet file)."""
-    slices = None
-    if result.slices is not None:
-        worst = result.slices.worst
-        slices = {
-            "columns": list(result.slices.columns),
-            "count": len(result.slices.slices),
-            "worst_by": result.slices.worst_by,
-            "min_support": result.slices.min_support,
-            "worst": None if worst is None else worst.to_dict(),
-        }
-    return {
-        "metrics": result.metrics.to_dict(),
-        "comparison": None if result.comparison is None else result.comparison.to_dict(),
-        "champion": {"version": champion, "reason": champion_reason},
-        "fairness": None if result.fairness is None else result.fairness.to_dict(),
-        "slices": slices,
-        "drift": drift_about | {"columns": drift},
-        "settings": settings,
-        "warnings": list(result.warnings),
-    }

@@ -132,8 +132,12 @@ class RuleResult:
 
 def rule_from_row(row: Sequence[Any]) -> RuleResult:
     """A :class:`RuleResult` from ``evaluation_rules`` columns in :data:`RULE_COLUMNS` order."""
-    *head, details = row
-    return RuleResult(*head, details=json.loads(details))
+    policy, version, rule, kind, severity, status, value, threshold, op, *texts, details = row
+    message, citation, description = texts
+    return RuleResult(
+        policy, version, rule, kind, severity, status, value, threshold, op, message, citation,
+        description, json.loads(details),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -254,6 +258,11 @@ class GateDecision:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; ``rules`` lists the rule results, then each problem that is not one
+        (no evaluation, missing approvals) as a failed entry, so a view of ``rules`` alone
+        shows everything that blocks."""
+        judged = {f"{r.policy}/{r.rule}" for r in self.rules}
+        others = [p | {"status": "fail"} for p in self.problems if p["rule"] not in judged]
         return {
             "model": self.model,
             "version": self.version,
@@ -262,5 +271,5 @@ class GateDecision:
             "evaluation": self.evaluation,
             "approvals": None if self.approvals is None else dict(self.approvals),
             "failures": list(self.problems),
-            "rules": [r.to_dict() for r in self.rules],
+            "rules": [r.to_dict() for r in self.rules] + others,
         }

@@ -1,10 +1,12 @@
-"""The steps of ``store.evals.run`` that happen before anything is recorded.
+"""The steps of ``store.evals.run`` that happen before anything is recorded: :func:`assess`.
 
-Score the version (and the production champion) on the evaluation rows with the
+Read the rows, score the version (and the production champion) on them with the
 registry's loader and :func:`mlcore.registry.signature.predict` -- the signature check
-included -- turn labels and model outputs into what :func:`evaluate` reads, compute
-drift against the training data with the monitoring package, and judge every rule of
-the policies in force. All of it runs outside catalog transactions.
+included -- turn labels and model outputs into what
+:func:`~mlcore.evaluation.evaluate.evaluate` reads, compute drift against the training
+data with the monitoring package, and judge every rule of the policies in force. All of
+it runs outside catalog transactions; the other capabilities are reached through the
+``models`` and ``features`` objects of the store.
 
 How labels meet model outputs: a binary classifier's positive class is its second class
 (``classes_[1]``) and its score the probability of it; a multiclass classifier's labels
@@ -14,22 +16,31 @@ is its score. A label the model has no class for is an error naming it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 
-from mlcore.errors import InvalidInput
+from mlcore.errors import InvalidInput, NotFound
 from mlcore.evaluation.metrics import TaskName
 from mlcore.evaluation.records import RuleResult
-from mlcore.evaluation.rules import Context
+from mlcore.evaluation.rules import Context, Needs
 
 if TYPE_CHECKING:
+    from mlcore.evaluation.evaluate import EvaluationResult
     from mlcore.evaluation.records import PolicyVersion
 
-__all__ = ["ModelOutput", "drift_table", "judge", "model_output", "task_of"]
+__all__ = [
+    "Assessment",
+    "ModelOutput",
+    "assess",
+    "drift_table",
+    "judge",
+    "model_output",
+    "task_of",
+]
 
 
 def task_of(output: Any, requested: str | None = None) -> TaskName:
@@ -108,8 +119,6 @@ def model_output(
     from mlcore.registry.signature import predict
 
     if label not in frame.columns:
-        from mlcore.errors import NotFound
-
         raise NotFound("label column", label, candidates=frame.columns)
     out = signature.output
     resolved = task_of(out, task)
@@ -178,3 +187,170 @@ def judge(policies: Sequence[PolicyVersion], context: Context) -> list[RuleResul
                 )
             )
     return results
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What an evaluation found, ready to record: the tables, the data record, the
+    champion compared with, every rule's result, and the JSON document of the tables
+    (all but the slices, which are recorded as a Parquet file)."""
+
+    result: EvaluationResult
+    dataset: dict[str, Any]
+    champion: int | None
+    rules: list[RuleResult]
+    document: dict[str, Any]
+
+
+def assess(
+    models: Any,
+    features: Any,
+    record: Any,
+    policies: Sequence[PolicyVersion],
+    data: Any,
+    *,
+    label: str,
+    slices: Sequence[str],
+    sensitive: Sequence[str],
+    task: str | None,
+    where: str | None,
+    reference: Any,
+    compare_champion: bool,
+    trusted: Sequence[str | type] | None,
+    options: Mapping[str, Any],
+) -> Assessment:
+    """Evaluate ``record`` on ``data`` under ``policies`` (see ``store.evals.run``).
+
+    ``options`` holds evaluate()'s threshold, cross, min_support, n_resamples,
+    confidence and seed.
+    """
+    from mlcore.evaluation.evaluate import evaluate
+    from mlcore.evaluation.inputs import load_data
+
+    if record.signature is None:
+        raise InvalidInput(
+            f"{record.ref} cannot be evaluated: it was registered without training data, "
+            "so it has no signature to score with",
+            hint="Register it again with training_data=...",
+        )
+    needs = Needs()
+    for p in policies:
+        for rule in p.policy.rules:
+            needs |= rule.needs()
+    frame, dataset = load_data(data, where=where, features=features)
+    loaded = models.load(record.name, record.version, trusted=trusted)
+    candidate = model_output(loaded, record.signature, frame, label, task)
+    champion, champion_scores, champion_reason = _champion(
+        models, record, frame, label, candidate, compare_champion
+    )
+    present = set(frame.columns)
+    slice_columns = list(dict.fromkeys([*slices, *(c for c in needs.slices if c in present)]))
+    extra = [c for c in needs.sensitive if c in present] if candidate.task == "binary" else []
+    sensitive_columns = list(dict.fromkeys([*sensitive, *extra]))
+    kept = [c for c in dict.fromkeys(slice_columns + sensitive_columns) if c in present]
+    result = evaluate(
+        pl.DataFrame([candidate.labels.alias(label), *(frame[c] for c in kept)]),
+        label=label,
+        score=candidate.scores,
+        task=candidate.task,
+        slices=slice_columns,
+        sensitive=sensitive_columns,
+        champion=champion_scores,
+        slice_intervals=needs.slice_intervals,
+        **options,
+    )
+    drift, drift_about = None, {"reason": "no drift rule in force"}
+    if needs.reference or reference is not None:
+        drift, drift_about = _drift(features, record, frame, reference)
+    context = Context(
+        result=result,
+        card=record.card.to_dict(),
+        columns=frozenset(frame.columns),
+        drift=drift,
+        drift_reason=drift_about.get("reason"),
+        champion=champion,
+        champion_reason=champion_reason,
+    )
+    settings = {"label": label, "slices": slice_columns, "sensitive": sensitive_columns}
+    document = _document(
+        result, settings | dict(options), champion, champion_reason, drift, drift_about
+    )
+    return Assessment(result, dataset, champion, judge(policies, context), document)
+
+
+def _champion(
+    models: Any, record: Any, frame: pl.DataFrame, label: str, candidate: ModelOutput, compare: bool
+) -> tuple[int | None, np.ndarray | None, str | None]:
+    """(champion version, its scores, why there are none) on the evaluation rows."""
+    try:
+        production = models.resolve(record.name)
+    except NotFound:
+        return None, None, f"no version of {record.name} serves production"
+    if production.version == record.version:
+        return None, None, f"{record.ref} is the version in production"
+    which = f"champion {production.ref}"
+    if not compare:
+        return production.version, None, f"comparison with {which} was turned off"
+    if production.signature is None:
+        return production.version, None, f"{which} has no signature to score with"
+    try:
+        loaded = models.load(production.name, production.version)
+        out = model_output(loaded, production.signature, frame, label)
+    except InvalidInput as exc:
+        return production.version, None, f"{which} cannot score these rows: {exc.message}"
+    if (out.task, out.classes) != (candidate.task, candidate.classes):
+        return production.version, None, f"{which} is a {out.task} model of other classes"
+    return production.version, out.scores, None
+
+
+def _drift(
+    features: Any, record: Any, frame: pl.DataFrame, reference: Any
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Drift of the evaluation rows against the training data, and where that came from."""
+    from mlcore.evaluation.inputs import load_data
+
+    if reference is None:
+        trained_on = (record.lineage or {}).get("dataset") or {}
+        if not trained_on.get("name"):
+            return None, {
+                "reason": f"no training data for {record.ref}: pass reference=..., or "
+                "register versions with dataset=..."
+            }
+        reference = f"dataset:{trained_on['name']}/{trained_on['version']}"
+    rows, about = load_data(reference, features=features, what="training data")
+    try:
+        table = drift_table(rows, frame, record.signature.columns)
+    except InvalidInput as exc:
+        return None, about | {"reason": exc.message}
+    return table, about
+
+
+def _document(
+    result: EvaluationResult,
+    settings: dict[str, Any],
+    champion: int | None,
+    champion_reason: str | None,
+    drift: dict[str, Any] | None,
+    drift_about: dict[str, Any],
+) -> dict[str, Any]:
+    """Every table of an evaluation but the slices (those go to a Parquet file)."""
+    slices = None
+    if result.slices is not None:
+        worst = result.slices.worst
+        slices = {
+            "columns": list(result.slices.columns),
+            "count": len(result.slices.slices),
+            "worst_by": result.slices.worst_by,
+            "min_support": result.slices.min_support,
+            "worst": None if worst is None else worst.to_dict(),
+        }
+    return {
+        "metrics": result.metrics.to_dict(),
+        "comparison": None if result.comparison is None else result.comparison.to_dict(),
+        "champion": {"version": champion, "reason": champion_reason},
+        "fairness": None if result.fairness is None else result.fairness.to_dict(),
+        "slices": slices,
+        "drift": drift_about | {"columns": drift},
+        "settings": settings,
+        "warnings": list(result.warnings),
+    }

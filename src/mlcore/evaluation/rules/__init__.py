@@ -19,7 +19,7 @@ Every rule also has ``id``, ``description``, ``citation`` and ``severity`` (see
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlcore import names
 from mlcore.errors import InvalidInput
@@ -36,7 +36,7 @@ from mlcore.evaluation.rules.sample_size import SampleSize
 if TYPE_CHECKING:
     from mlcore.evaluation.rules.fields import Fields
 
-__all__ = ["KINDS", "Context", "Needs", "Outcome", "Rule", "read_rule"]
+__all__ = ["KINDS", "Context", "Needs", "Outcome", "Rule", "read_rule", "rule_from_spec"]
 
 KINDS: dict[str, type[Rule]] = {
     cls.kind: cls
@@ -61,7 +61,7 @@ def read_rule(fields: Fields) -> Rule:
     except InvalidInput as exc:
         raise fields.error("id", exc.message, exc.hint) from None
     kind = fields.choice("kind", tuple(KINDS))
-    common = {
+    common: dict[str, Any] = {
         "id": rule_id,
         "description": fields.text("description"),
         "citation": fields.text("citation"),
@@ -72,8 +72,10 @@ def read_rule(fields: Fields) -> Rule:
     return KINDS[kind](**common, **own)
 
 
-def rule_from_spec(spec: dict) -> Rule:
+def rule_from_spec(spec: dict[str, Any]) -> Rule:
     """A rule from its stored :meth:`Rule.spec` (already validated when applied)."""
-    values = dict(spec)
-    cls = KINDS[values.pop("kind")]
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    cls = KINDS[spec["kind"]]
+    fields: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in spec.items() if k != "kind"
+    }
+    return cls(**fields)

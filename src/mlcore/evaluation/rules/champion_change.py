@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcore.evaluation.metrics import METRICS
-from mlcore.evaluation.rules.base import Context, Outcome, Rule
+from mlcore.evaluation.rules.base import Context, Outcome, Rule, Status
 from mlcore.evaluation.rules.metric_bound import known_metric
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class ChampionChange(Rule):
 
     def check(self, context: Context) -> Outcome:
         if context.champion_reason is not None:
-            status = "skipped" if context.champion is None else "fail"
+            status: Status = "skipped" if context.champion is None else "fail"
             return Outcome(status, context.champion_reason)
         comparison = context.result.comparison
         if comparison is None:

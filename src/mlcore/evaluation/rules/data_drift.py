@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlcore.evaluation.rules.base import Context, Needs, Outcome, Rule
+from mlcore.evaluation.rules.base import Context, Needs, Outcome, Rule, Status
 
 if TYPE_CHECKING:
     from mlcore.evaluation.rules.fields import Fields
@@ -63,21 +63,20 @@ class DataDrift(Rule):
 
     def check(self, context: Context) -> Outcome:
         if context.drift is None:
-            status = "skipped" if self.missing_reference == "skip" else "fail"
+            status: Status = "skipped" if self.missing_reference == "skip" else "fail"
             return Outcome(status, context.drift_reason or "no training data to compare with")
         absent = [c for c in self.columns if c not in context.drift]
         if absent:
             return Outcome("fail", f"columns not profiled for drift: {', '.join(absent)}")
-        values = {
-            column: stats[self.statistic]
-            for column, stats in context.drift.items()
-            if (not self.columns or column in self.columns)
-            and stats.get(self.statistic) is not None
-        }
+        values: dict[str, float] = {}
+        for column, stats in context.drift.items():
+            value = stats.get(self.statistic)
+            if value is not None and (not self.columns or column in self.columns):
+                values[column] = value
         if not values:
             return Outcome("skipped", f"no column has a {self.statistic} statistic")
-        worst = max(values, key=lambda c: values[c])  # type: ignore[arg-type,return-value]
-        drifted = sorted(c for c, v in values.items() if v is not None and v > self.max)
+        worst = max(values, key=values.__getitem__)
+        drifted = sorted(c for c, v in values.items() if v > self.max)
         listed = f"; drifted: {', '.join(drifted)}" if drifted else ""
         message = f"{self.statistic} of {worst} (the largest of {len(values)} columns{listed})"
         return Outcome.bound(

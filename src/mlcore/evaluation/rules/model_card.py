@@ -38,5 +38,7 @@ class ModelCardComplete(Rule):
 
     def check(self, context: Context) -> Outcome:
         missing = [f for f in self.fields if not str(context.card.get(f) or "").strip()]
-        message = f"missing card fields ({', '.join(missing)})" if missing else "missing card fields"
+        message = (
+            f"missing card fields ({', '.join(missing)})" if missing else "missing card fields"
+        )
         return Outcome.bound(len(missing), 0, "<=", message, {"missing": missing})
