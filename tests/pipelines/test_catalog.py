@@ -84,9 +84,9 @@ def test_a_failed_flush_keeps_its_writes_for_the_next(store):
 def test_many_held_outputs_are_written_at_once(store):
     journal, artifacts, _ = _stores(store, delay=3600, max_bytes=10)
     small = artifacts.put(b"12345")
-    assert journal.held_blob(small) is not None
+    assert journal.held_output(small) is not None
     other = artifacts.put(b"x" * 20)
-    assert journal.held_blob(other) is None and journal.held_blob(small) is None
+    assert journal.held_output(other) is None and journal.held_output(small) is None
     _, fresh, _ = _stores(store)
     assert fresh.get(other) == b"x" * 20
     assert fresh.exists(small) and not fresh.exists("0" * 64)

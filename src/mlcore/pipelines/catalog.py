@@ -43,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import MlcoreError, NotFound
+from mlcore.errors import NotFound
 from mlcore.pipelines.cache import ArtifactRef
 from mlcore.pipelines.packs import KIND, PACK_MAX, read_packed, write_pack
 from mlcore.pipelines.runs import (
@@ -78,18 +78,18 @@ def _json(value: Any) -> str:
 
 @dataclass
 class _Batch:
-    """Step records, output blobs and cache entries to write in one transaction."""
+    """Step records, outputs (by sha256) and cache entries to write in one transaction."""
 
     records: dict[tuple[str, str], StepRecord] = field(default_factory=dict)
-    blobs: dict[str, bytes] = field(default_factory=dict)
+    outputs: dict[str, bytes] = field(default_factory=dict)
     cache: dict[str, CachedOutputs] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.records or self.blobs or self.cache)
+        return bool(self.records or self.outputs or self.cache)
 
     def absorb(self, newer: _Batch) -> None:
         """Put a failed batch back in front of what arrived since (newer entries win)."""
-        for name in ("records", "blobs", "cache"):
+        for name in ("records", "outputs", "cache"):
             getattr(self, name).update(getattr(newer, name))
 
 
@@ -144,11 +144,11 @@ class Journal:
                     )
             self._arm()
 
-    def add_blob(self, sha: str, data: bytes) -> None:
+    def add_output(self, sha: str, data: bytes) -> None:
         with self.lock:
-            self.pending.blobs[sha] = data
+            self.pending.outputs[sha] = data
             self._arm()
-            full = sum(map(len, self.pending.blobs.values())) > self.max_bytes
+            full = sum(map(len, self.pending.outputs.values())) > self.max_bytes
         if full:
             self.flush()
 
@@ -159,15 +159,16 @@ class Journal:
             self._timer.start()
 
     def _flush_in_background(self) -> None:
-        # The store busy: the next flush (at the latest at the run's end) retries.
-        with contextlib.suppress(MlcoreError):
+        # A failed flush keeps its batch: the next one (at the latest at the run's
+        # end, in the running thread) retries it and reports what still fails.
+        with contextlib.suppress(Exception):
             self.flush()
 
     # -- looking up ----------------------------------------------------------------
 
-    def held_blob(self, sha: str) -> bytes | None:
+    def held_output(self, sha: str) -> bytes | None:
         with self.lock:
-            return self.pending.blobs.get(sha) or self.inflight.blobs.get(sha)
+            return self.pending.outputs.get(sha) or self.inflight.outputs.get(sha)
 
     def held_entry(self, key: str) -> CachedOutputs | None:
         with self.lock:
@@ -225,11 +226,11 @@ class Journal:
             if not batch and then is None:
                 return
             try:
-                new = {sha: data for sha, data in batch.blobs.items() if not self.stored(sha)}
+                new = {sha: data for sha, data in batch.outputs.items() if not self.stored(sha)}
                 small = {sha: data for sha, data in new.items() if len(data) <= PACK_MAX}
                 # Files first, then the catalog: nothing is written inside the transaction.
                 pack = write_pack(self.storage, small) if small else None
-                large = [self.storage.blobs.write(d) for s, d in new.items() if s not in small]
+                large = [self.storage.blobs.write(d) for sha, d in new.items() if sha not in small]
                 with self.storage.transaction() as tx:
                     if pack is not None:
                         tx.register_file(pack, kind=KIND, owner="pipelines")
@@ -329,11 +330,11 @@ class StoreArtifacts:
     def put(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
         if not self.journal.stored(sha):
-            self.journal.add_blob(sha, bytes(data))
+            self.journal.add_output(sha, bytes(data))
         return sha
 
     def get(self, sha256: str) -> bytes:
-        held = self.journal.held_blob(sha256)
+        held = self.journal.held_output(sha256)
         if held is not None:
             return held
         where = self._where(sha256)
@@ -342,7 +343,7 @@ class StoreArtifacts:
         return self.storage.blobs.read(sha256)
 
     def exists(self, sha256: str) -> bool:
-        if self.journal.held_blob(sha256) is not None:
+        if self.journal.held_output(sha256) is not None:
             return True
         try:
             where = self._where(sha256)
@@ -353,7 +354,7 @@ class StoreArtifacts:
     def local_file(self, sha256: str) -> tuple[Path, bool] | None:
         """The file holding the output and whether it is a pack, for a worker to read
         (the output is written now if still held)."""
-        if self.journal.held_blob(sha256) is not None:
+        if self.journal.held_output(sha256) is not None:
             self.journal.flush()
         if not self.exists(sha256):
             return None
