@@ -204,3 +204,14 @@ def evaluated(rows: int = 120, seed: int = 3, policy: str = "general"):
     model = steps.train(train, "y", "sklearn.linear_model.LogisticRegression")
     version = steps.register(model, "churn", training_data=train)
     steps.evaluate(version, test, "y", policy=policy, n_resamples=20)
+
+
+@step
+def column_sum(frame) -> float:
+    return float(frame["a"].sum())
+
+
+@pipeline
+def summed(rows: int = 40, seed: int = 1):
+    train, _ = frames(rows, seed)
+    column_sum(train)

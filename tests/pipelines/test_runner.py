@@ -275,6 +275,13 @@ def test_independent_steps_overlap_on_two_workers_through_the_store(store, flow)
     assert store.pipelines.get(result.id).output("combine") == 3
 
 
+def test_a_worker_reads_a_stored_frame_from_its_pack(store, flow):
+    result = store.pipelines.run(flow("summed"), workers=2)
+    assert result.status is RunStatus.SUCCEEDED, result.record
+    train = result.output("frames", "train")
+    assert result.output("column_sum") == float(train["a"].sum())
+
+
 def test_retry_then_success_is_recorded(store, flow, tmp_path):
     events: list[Event] = []
     counter = tmp_path / "calls.txt"

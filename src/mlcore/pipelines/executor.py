@@ -290,6 +290,7 @@ class _Execution:
             if self._pool is not None:
                 self._pool.close()
             self._live.clear()
+            self._bound.clear()
         ok = all(s.status.done for s in self.record.steps.values())
         self._finish(RunStatus.SUCCEEDED if ok else RunStatus.FAILED)
         return RunResult(self.record, self.artifacts)
