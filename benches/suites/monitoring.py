@@ -8,17 +8,24 @@ References, measured in the same run:
   ``searchsorted`` + ``bincount``, on the same raw reference and current frames
   (goal: 20x faster, max_ratio 0.05) — ours fits the profile, summarises the
   window and computes every statistic of every column.
+- ``profile.summarise()`` of the same batch, for ``store.monitors.observe``
+  (no goal: the ratio is the store's overhead — checking the batch, writing
+  the Parquet log with its sha256 and fsync, the catalog transaction that
+  registers it and merges the window summaries, the batch's drift report).
 Every timed case also reports ``cpu_ratio``, the same ratio in process CPU
 seconds (all threads), and the load average: on a shared machine the wall-clock
 ratio of a two-thread kernel against single-threaded NumPy swings with
-whatever else runs, the CPU ratio does not. Detector throughput and summary
-bytes are extras.
+whatever else runs, the CPU ratio does not. Detector throughput, observe
+throughput (rows/s) and summary bytes (in memory, and stored in the catalog
+against the rows and the log file they summarise) are extras.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -168,6 +175,66 @@ def _summary_memory(largest: int) -> Measurement:
     return Measurement(time.perf_counter() - start, extras=extras)
 
 
+class _ObservingStore:
+    """A store in a temporary folder with monitor ``m`` on a reference of ``columns`` columns."""
+
+    def __init__(self, rows: int, columns: int, window: str) -> None:
+        import mlcore
+
+        self.folder = tempfile.mkdtemp(prefix="mlcore-bench-")
+        ref, self.batch = _frames(rows, columns)
+        self.store = mlcore.open(f"{self.folder}/store", create=True, actor="bench")
+        self.store.monitors.create("m", reference=ref, calibrate=False, rules=[], window=window)
+        self.profile = self.store.monitors.profile("m")
+        self.store.monitors.observe("m", self.batch.head(100))  # load the kernels
+
+    def observe(self) -> Any:
+        return self.store.monitors.observe("m", self.batch)
+
+    def close(self) -> None:
+        self.store.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _observe(rows: int, columns: int) -> Measurement:
+    bench = _ObservingStore(rows, columns, "1d")
+    try:
+        m = _timed(bench.observe, lambda: bench.profile.summarise(bench.batch), repeat=3)
+    finally:
+        bench.close()
+    m.extras["observe_rows_per_s"] = rows / m.seconds
+    m.extras["summarise_rows_per_s"] = rows / (m.reference_seconds or 1)
+    return m
+
+
+def _stored_summary_bytes(rows: int, columns: int) -> Measurement:
+    """Catalog bytes of a window summary (packed, compressed) at 1,000 rows and at ``rows``."""
+    bench = _ObservingStore(rows, columns, "batch")
+    try:
+        start = time.perf_counter()
+        small = bench.store.monitors.observe("m", bench.batch.head(1_000))
+        large = bench.observe()
+        seconds = time.perf_counter() - start
+        with bench.store.storage.transaction() as tx:
+            stored = dict(tx.fetchall("SELECT n_rows, octet_length(summary) FROM monitor_windows"))
+            log = tx.fetchone("SELECT bytes FROM data_files WHERE path = ?", [large.file])
+        in_memory = bench.store.monitors.windows("m")[-1].summary.nbytes
+    finally:
+        bench.close()
+    return Measurement(
+        seconds,
+        extras={
+            "stored_bytes_at_1000_rows": stored[1_000],
+            f"stored_bytes_at_{rows}_rows": stored[rows],
+            "in_memory_bytes": in_memory,
+            f"log_file_bytes_at_{rows}_rows": log[0] if log else None,
+            f"raw_bytes_at_{rows}_rows": rows * columns * 8,
+            "columns": columns,
+            "first_observe_of": small.rows,
+        },
+    )
+
+
 def cases(size: str) -> list[Case]:
     n, (rows, columns) = _SIZES[size]
     return [
@@ -182,5 +249,16 @@ def cases(size: str) -> list[Case]:
         Case(
             name="window_summary_bytes",
             measure=lambda: _summary_memory(100_000 if size == "small" else 1_000_000),
+        ),
+        Case(
+            name="observe_through_the_store",
+            measure=lambda: _observe(rows, columns),
+            reference_name="profile.summarise (no store)",
+            note=f"a {rows:,}-row x {columns}-column batch: log, summaries, transaction, report",
+        ),
+        Case(
+            name="stored_window_summary_bytes",
+            measure=lambda: _stored_summary_bytes(rows, columns),
+            note="catalog bytes per window summary vs rows and log file",
         ),
     ]

@@ -179,3 +179,17 @@ def test_listing_filters(store, reference, rng) -> None:
         store.monitors.alerts(status="closed")
     with pytest.raises(NotFound, match="monitor 'n'"):
         store.monitors.alerts("n")
+
+
+def test_new_rules_apply_to_stored_windows_when_evaluated(store, reference, rng) -> None:
+    store.monitors.create("m", reference=reference, calibrate=False, rules=[])
+    assert drifting(store, rng).alerts == []
+    monitor = store.monitors.set_rules("m", [{"name": "age_psi", "statistic": "psi",
+                                              "columns": ["age"], "threshold": 0.5}])  # fmt: skip
+    assert [r["name"] for r in monitor.rules] == ["age_psi"]
+    assert store.audit_log(action="monitor.rules")[0].details["rules"][0]["threshold"] == 0.5
+    (alert,) = store.monitors.evaluate("m")
+    assert (alert.rule, alert.columns) == ("age_psi", ("age",))
+    assert store.monitors.evaluate("m") == []
+    with pytest.raises(NotFound, match="monitored column 'income'"):
+        store.monitors.set_rules("m", [{"statistic": "psi", "columns": ["income"]}])

@@ -134,7 +134,7 @@ def test_a_failure_before_commit_changes_nothing(store, store_path, reference, r
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("mlcore.monitoring.monitors.merge_into", broken)
+    monkeypatch.setattr("mlcore.monitoring.observing.merge_into", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         store.monitors.observe("m", batch(rng, 100))
     assert window_state(store, "m") == before
@@ -155,10 +155,10 @@ def test_a_process_killed_mid_observe_leaves_logs_and_summaries_consistent(
     script = textwrap.dedent(
         f"""
         import os, signal, mlcore
-        import mlcore.monitoring.monitors as monitors
+        import mlcore.monitoring.observing as observing
         def die(*args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
-        monitors.merge_into = die
+        observing.merge_into = die
         store = mlcore.open({str(store_path)!r}, actor="admin")
         store.monitors.observe("m", {str(store_path.parent / "b.parquet")!r})
         """
@@ -314,3 +314,22 @@ def test_windows_merge_like_one_summary_of_all_rows(store, reference, rng) -> No
     alone = [profile.summarise(p.select("age", "plan")) for p in parts]
     assert window.summary.same_as(merge_all(profile.empty_summary(), alone))  # bit for bit
     assert_same_counts(window.summary, profile.summarise(pl.concat(parts).select("age", "plan")))
+
+
+def test_a_dataset_name_as_reference_goes_through_the_feature_store(store, reference) -> None:
+    from mlcore.monitoring.monitors import Monitors
+
+    class Features:
+        def load_dataset(self, name: str, version: int | None = None) -> pl.DataFrame:
+            assert (name, version) == ("training_rows", None)
+            return reference
+
+    class Store:
+        features = Features()
+
+    monitors = Monitors(store.storage, store=Store())
+    monitor = monitors.create("m", reference="training_rows", calibrate=False)
+    assert monitor.settings["reference_source"] == "dataset:training_rows"
+    assert monitor.settings["reference_rows"] == reference.height
+    with pytest.raises(NotFound, match="reference file"):
+        Monitors(store.storage).create("n", reference="training_rows")

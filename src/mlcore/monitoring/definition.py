@@ -11,15 +11,27 @@ change detector's state change afterwards.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput
+from mlcore.monitoring.logs import RESERVED
 from mlcore.monitoring.windows import WindowSpec
 
-__all__ = ["DETECTORS", "TASKS", "Monitor", "detector_spec", "new_detector"]
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = [
+    "DETECTORS",
+    "TASKS",
+    "Monitor",
+    "detector_spec",
+    "infer_task",
+    "monitored_columns",
+    "new_detector",
+]
 
 TASKS = ("classification", "regression")
 #: Change detectors a monitor can run on per-prediction errors, by name.
@@ -170,3 +182,60 @@ def new_detector(spec: Mapping[str, Any], state: Mapping[str, Any] | None = None
         raise InvalidInput(
             f"bad parameters for the {spec['name']} detector: {exc}", field="detector"
         ) from None
+
+
+def infer_task(task: str | None, label: str | None, reference: pl.DataFrame) -> str | None:
+    """``task`` checked, else told from the reference's label: 0/1 or booleans are classification.
+
+    >>> import polars as pl
+    >>> infer_task(None, "y", pl.DataFrame({"y": [0, 1, 1]})), infer_task(None, "y", pl.DataFrame({"y": [0.5]}))
+    ('classification', 'regression')
+    """
+    import polars as pl
+
+    if task is not None:
+        if task not in TASKS:
+            raise InvalidInput(f"task {task!r} is not one of {', '.join(TASKS)}", field="task")
+        return task
+    if label is None:
+        return None
+    if label not in reference.columns:
+        raise InvalidInput(
+            f"the reference has no label column '{label}' to tell the task from",
+            hint="Pass task='classification' or task='regression'",
+        )
+    values = reference[label].drop_nulls()
+    binary = values.dtype == pl.Boolean or (
+        values.dtype.is_numeric() and values.cast(pl.Float64).is_in([0.0, 1.0]).all()
+    )
+    return "classification" if binary else "regression"
+
+
+def monitored_columns(
+    reference: pl.DataFrame,
+    columns: Sequence[str] | None,
+    *,
+    inputs: Sequence[str] | None,
+    prediction: str | None,
+    excluded: Sequence[str | None],
+) -> list[str]:
+    """The columns to profile: ``columns``, else the model's ``inputs``, else every column of a
+    supported type but ``excluded`` (label, request id, timestamp); plus the prediction if the
+    reference holds it."""
+    from mlcore.monitoring._frames import kind_of
+
+    clash = sorted(set(reference.columns) & set(RESERVED))
+    if clash:
+        raise InvalidInput(
+            f"columns {', '.join(clash)} use names mlcore's logs reserve",
+            hint="Rename them before monitoring",
+        )
+    if columns is None:
+        columns = inputs
+    if columns is None:
+        schema = reference.head(0).to_arrow().schema
+        columns = [f.name for f in schema if f.name not in excluded and kind_of(f.type) is not None]
+    chosen = list(columns)
+    if prediction is not None and prediction in reference.columns and prediction not in chosen:
+        chosen.append(prediction)
+    return chosen

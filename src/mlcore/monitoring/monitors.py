@@ -28,23 +28,28 @@ Examples
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mlcore import names
 from mlcore.errors import Conflict, InvalidInput, NotFound
 from mlcore.monitoring import alerts as alert_store
-from mlcore.monitoring import codec, logs, timeline
-from mlcore.monitoring.definition import COLUMNS, TASKS, Monitor, detector_spec, new_detector
-from mlcore.monitoring.performance import ClassificationWindow, RegressionWindow
+from mlcore.monitoring import codec, logs, observing, timeline
+from mlcore.monitoring.definition import (
+    COLUMNS,
+    Monitor,
+    detector_spec,
+    infer_task,
+    monitored_columns,
+)
+from mlcore.monitoring.observing import Labelling, Observation
+from mlcore.monitoring.performance import ClassificationWindow
 from mlcore.monitoring.rules import DRIFT_STATISTICS, Rule, evaluate, parse_rules
-from mlcore.monitoring.windows import Increment, StoredWindow, WindowSpec, decode, merge_into
+from mlcore.monitoring.windows import StoredWindow, WindowSpec, decode
 from mlcore.monitoring.windows import read as read_windows
 
 if TYPE_CHECKING:
@@ -53,87 +58,14 @@ if TYPE_CHECKING:
     from mlcore.monitoring.alerts import Alert
     from mlcore.monitoring.calibration import Calibration
     from mlcore.monitoring.profile import ReferenceProfile
-    from mlcore.monitoring.report import DriftReport
     from mlcore.store.storage import Storage, Tx
 
 __all__ = ["Labelling", "Monitors", "Observation"]
 
 _cache: OrderedDict[str, Any] = OrderedDict()  # blob sha256 -> profile or calibration
+_cache_lock = threading.Lock()
 _CACHE_SIZE = 16
 _RETRIES = 5
-
-
-@dataclass
-class Observation:
-    """What ``observe`` did with one batch; ``report`` is the batch's own drift report."""
-
-    monitor: str
-    rows: int
-    windows: list[int] = field(default_factory=list)
-    file: str | None = None
-    unexpected_columns: tuple[str, ...] = ()
-    all_null_columns: list[str] = field(default_factory=list)
-    null_predictions: int = 0
-    report: DriftReport | None = None
-    alerts: list[Alert] = field(default_factory=list)
-    resolved: list[Alert] = field(default_factory=list)
-
-    @property
-    def drift(self) -> bool:
-        """True when the batch itself drifted from the reference (dataset-level decision)."""
-        return self.report is not None and self.report.drift
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "monitor": self.monitor,
-            "rows": self.rows,
-            "windows": self.windows,
-            "file": self.file,
-            "drift": self.drift,
-            "drifted_columns": [] if self.report is None else self.report.drifted_columns,
-            "unexpected_columns": list(self.unexpected_columns),
-            "all_null_columns": self.all_null_columns,
-            "null_predictions": self.null_predictions,
-            "report": None if self.report is None else self.report.to_dict(),
-            "alerts": [a.to_dict() for a in self.alerts],
-            "resolved": [a.to_dict() for a in self.resolved],
-        }
-
-
-@dataclass
-class Labelling:
-    """What ``log_labels`` did: how many labels joined a logged prediction, and where."""
-
-    monitor: str
-    received: int
-    labelled: int = 0
-    already_labelled: int = 0
-    unmatched: int = 0
-    unmatched_ids: list[str] = field(default_factory=list)
-    windows: list[int] = field(default_factory=list)
-    changes: dict[int, int] = field(default_factory=dict)
-    file: str | None = None
-    alerts: list[Alert] = field(default_factory=list)
-    resolved: list[Alert] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "monitor": self.monitor,
-            "received": self.received,
-            "labelled": self.labelled,
-            "already_labelled": self.already_labelled,
-            "unmatched": self.unmatched,
-            "unmatched_ids": self.unmatched_ids,
-            "windows": self.windows,
-            "changes": {str(k): v for k, v in self.changes.items()},
-            "file": self.file,
-            "alerts": [a.to_dict() for a in self.alerts],
-            "resolved": [a.to_dict() for a in self.resolved],
-        }
-
-
-class _Retry(Exception):
-    """Labels were logged by someone else meanwhile: join again."""
 
 
 class Monitors:
@@ -240,8 +172,12 @@ class Monitors:
             self._require_new(tx, name)
         record = self._model_version(model)
         frame, source = self._reference(reference, record)
-        task = _task(task, label, frame)
-        chosen = _columns(frame, columns, record, prediction, (label, request_id, timestamp))
+        task = infer_task(task, label, frame)
+        signature = None if record is None else record.signature
+        chosen = monitored_columns(
+            frame, columns, inputs=None if signature is None else signature.columns,
+            prediction=prediction, excluded=(label, request_id, timestamp),
+        )  # fmt: skip
         profile = ReferenceProfile.fit(frame, chosen, categorical, bins=bins)
         calibration = None
         if calibrate:
@@ -393,6 +329,9 @@ class Monitors:
             )
         if not rows:
             return []
+        from mlcore.frames import to_polars
+
+        inputs, outputs = to_polars(inputs, what="inputs"), to_polars(outputs, what="outputs")
         added = [c for c in outputs.columns if c not in inputs.columns]
         batch = inputs.hstack(outputs.select(added)) if added else inputs
         return [self._observe(Monitor.from_row(row), batch, None, None) for row in rows]
@@ -427,9 +366,11 @@ class Monitors:
         frame = logs.prepare_labels(target, labels, request_id=request_id, label=column)
         for _ in range(_RETRIES):
             try:
-                return self._label(target, frame)
-            except _Retry:
+                done = observing.log_labels(self._storage, target, frame)
+            except observing.Retry:
                 continue
+            done.alerts, done.resolved = self._evaluate(target, done.windows)
+            return done
         raise Conflict(
             f"labels for monitor '{target.name}' kept being logged by others meanwhile",
             hint="Retry",
@@ -546,92 +487,14 @@ class Monitors:
     # -- internals ----------------------------------------------------------------
 
     def _observe(
-        self,
-        monitor: Monitor,
-        batch: Any,
-        timestamp_column: str | None,
-        request_id: str | None,
+        self, monitor: Monitor, batch: Any, timestamp_column: str | None, request_id: str | None
     ) -> Observation:
-        from mlcore.monitoring.report import drift_report
-
-        profile = self._profile(monitor)
-        now = datetime.now(UTC)
-        prepared = logs.prepare_batch(
-            monitor, profile, batch, timestamp_column=timestamp_column, request_id=request_id,
-            now=now,
+        seen = observing.observe(
+            self._storage, monitor, self._profile(monitor), self._calibration(monitor), batch,
+            timestamp_column=timestamp_column, request_id=request_id,
         )  # fmt: skip
-        if prepared is None:
-            return Observation(monitor.name, 0)
-        datafile = logs.write(self._storage, prepared.frame)
-        try:
-            with self._storage.transaction() as tx:
-                tx.require("monitors.observe")
-                datafile = tx.register_file(datafile, kind="monitoring", owner=monitor.log_owner)
-                for inc in prepared.increments:
-                    inc.window_id = datafile.seq if inc.window_id is None else inc.window_id
-                ids = merge_into(tx, monitor.name, prepared.increments, now)
-                tx.audit(
-                    "monitor.observe",
-                    monitor.subject,
-                    {"rows": prepared.frame.height, "windows": ids, "file": datafile.path,
-                     "sha256": datafile.sha256},
-                )  # fmt: skip
-        except BaseException:
-            self._storage.files.absolute(datafile.path).unlink(missing_ok=True)
-            raise
-        report = drift_report(
-            profile, prepared.summary, calibration=self._calibration(monitor),
-            method=monitor.settings["method"], alpha=monitor.settings["alpha"],
-        )  # fmt: skip
-        raised, resolved = self._evaluate(monitor, ids)
-        return Observation(
-            monitor.name, prepared.frame.height, ids, datafile.path,
-            prepared.summary.unexpected_columns, prepared.all_null_columns,
-            prepared.null_predictions, report, raised, resolved,
-        )  # fmt: skip
-
-    def _label(self, monitor: Monitor, frame: pl.DataFrame) -> Labelling:
-        with self._storage.transaction() as tx:
-            predictions = tx.visible_files("monitoring", [monitor.log_owner])
-            labelled = tx.visible_files("monitoring", [monitor.label_owner])
-            state = self._monitor(tx, monitor.name).detector_state
-        join = logs.join_labels(self._storage, monitor, frame, predictions, labelled)
-        result = Labelling(
-            monitor.name, join.received, join.pairs.height, join.already_labelled,
-            join.unmatched, join.unmatched_ids,
-        )  # fmt: skip
-        if not join.pairs.height:
-            return result
-        increments, changes, state = _label_increments(monitor, join.pairs, state)
-        now = datetime.now(UTC)
-        stored = join.pairs.select(logs.REQUEST_ID, logs.LABEL, logs.WINDOW).with_columns(
-            _labelled_at(now)
-        )
-        datafile = logs.write(self._storage, stored)
-        try:
-            with self._storage.transaction() as tx:
-                tx.require("monitors.observe")
-                now_seen = tx.visible_files("monitoring", [monitor.label_owner])
-                if [f.seq for f in now_seen] != [f.seq for f in labelled]:
-                    raise _Retry
-                datafile = tx.register_file(datafile, kind="monitoring", owner=monitor.label_owner)
-                ids = merge_into(tx, monitor.name, increments, now)
-                tx.execute(
-                    "UPDATE monitors SET detector_state = ? WHERE name = ?",
-                    [None if state is None else json.dumps(state), monitor.name],
-                )
-                tx.audit(
-                    "monitor.labels",
-                    monitor.subject,
-                    {"labelled": join.pairs.height, "windows": ids, "file": datafile.path,
-                     "changes": {str(k): v for k, v in changes.items()}},
-                )  # fmt: skip
-        except BaseException:
-            self._storage.files.absolute(datafile.path).unlink(missing_ok=True)
-            raise
-        result.windows, result.changes, result.file = ids, changes, datafile.path
-        result.alerts, result.resolved = self._evaluate(monitor, ids)
-        return result
+        seen.alerts, seen.resolved = self._evaluate(monitor, seen.windows)
+        return seen
 
     def _evaluate(self, monitor: Monitor, ids: Sequence[int]) -> tuple[list[Alert], list[Alert]]:
         """Check the rules on updated windows ``ids``; store alerts; run retrain actions."""
@@ -699,13 +562,15 @@ class Monitors:
 
     def _blob(self, sha: str, reader: Any) -> Any:
         """A stored profile or calibration, read and verified once per process."""
-        if sha in _cache:
-            _cache.move_to_end(sha)
-            return _cache[sha]
+        with _cache_lock:
+            if sha in _cache:
+                _cache.move_to_end(sha)
+                return _cache[sha]
         value = reader(codec.unpack(self._storage.read_blob(sha)))
-        _cache[sha] = value
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        with _cache_lock:
+            _cache[sha] = value
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
         return value
 
     def _monitor(self, tx: Tx, name: str) -> Monitor:
@@ -791,92 +656,3 @@ class Monitors:
 def _is_file(reference: str | Path) -> bool:
     path = Path(reference)
     return path.exists() or path.suffix.lower() in (".parquet", ".csv", ".pq")
-
-
-def _task(task: str | None, label: str | None, frame: pl.DataFrame) -> str | None:
-    import polars as pl
-
-    if task is not None:
-        if task not in TASKS:
-            raise InvalidInput(f"task {task!r} is not one of {', '.join(TASKS)}", field="task")
-        return task
-    if label is None:
-        return None
-    if label not in frame.columns:
-        raise InvalidInput(
-            f"the reference has no label column '{label}' to tell the task from",
-            hint="Pass task='classification' or task='regression'",
-        )
-    values = frame[label].drop_nulls()
-    binary = values.dtype == pl.Boolean or (
-        values.dtype.is_numeric() and values.cast(pl.Float64).is_in([0.0, 1.0]).all()
-    )
-    return "classification" if binary else "regression"
-
-
-def _columns(
-    frame: pl.DataFrame,
-    columns: Sequence[str] | None,
-    record: Any | None,
-    prediction: str | None,
-    excluded: Sequence[str | None],
-) -> list[str] | None:
-    """The columns to profile; None lets the profile take every supported column."""
-    clash = sorted(set(frame.columns) & set(logs.RESERVED))
-    if clash:
-        raise InvalidInput(
-            f"columns {', '.join(clash)} use names mlcore's logs reserve",
-            hint="Rename them before monitoring",
-        )
-    if columns is None and record is not None and record.signature is not None:
-        columns = list(record.signature.columns)
-    if columns is None:
-        from mlcore.monitoring._frames import kind_of
-
-        schema = frame.head(0).to_arrow().schema
-        columns = [f.name for f in schema if f.name not in excluded and kind_of(f.type) is not None]
-    chosen = list(columns)
-    if prediction is not None and prediction in frame.columns and prediction not in chosen:
-        chosen.append(prediction)
-    return chosen
-
-
-def _labelled_at(now: datetime) -> Any:
-    import polars as pl
-
-    return pl.lit(now).cast(pl.Datetime("us", "UTC")).alias(logs.LABELLED_AT)
-
-
-def _label_increments(
-    monitor: Monitor, pairs: pl.DataFrame, state: dict[str, Any] | None
-) -> tuple[list[Increment], dict[int, int], dict[str, Any] | None]:
-    """Per-window performance of labelled pairs, change alarms, and the detector's new state."""
-    assert monitor.prediction is not None
-    p = pairs[monitor.prediction].to_numpy().astype(np.float64)
-    y = pairs[logs.LABEL].to_numpy().astype(np.float64)
-    window = pairs[logs.WINDOW].to_numpy()
-    if monitor.task == "classification":
-        errors = ((p >= monitor.threshold) != (y == 1.0)).astype(np.float64)
-    else:
-        errors = np.abs(p - y)
-    spec = monitor.settings.get("detector")
-    changes: dict[int, int] = {}
-    if spec is not None:
-        detector = new_detector(spec, state)
-        for index in detector.update(errors):
-            changes[int(window[index])] = changes.get(int(window[index]), 0) + 1
-        state = detector.to_dict()
-    increments = []
-    for wid in dict.fromkeys(window.tolist()):
-        mask = window == wid
-        perf: ClassificationWindow | RegressionWindow
-        if monitor.task == "classification":
-            perf = ClassificationWindow(monitor.threshold, monitor.score_bins).label(
-                p[mask], y[mask]
-            )
-        else:
-            perf = RegressionWindow.observe(y[mask], p[mask])
-        increments.append(
-            Increment(int(wid), None, None, None, perf, int(mask.sum()), changes.get(int(wid), 0))  # type: ignore[arg-type]
-        )
-    return increments, changes, state
