@@ -188,10 +188,9 @@ class Monitors:
                 raise InvalidInput(
                     exc.message, hint="Pass calibrate=False for a small reference"
                 ) from None
-        kinds = {n: layout.kind for n, layout in profile.layouts.items()}
         checked = parse_rules(
             rules,
-            kinds=kinds,
+            kinds=profile.kinds,
             calibrated=calibration is not None,
             task=task if prediction else None,
         )
@@ -264,11 +263,12 @@ class Monitors:
     def set_rules(self, name: str, rules: str | Path | Sequence[Mapping[str, Any]]) -> Monitor:
         """Replace a monitor's alert rules (``monitors.create``); existing alerts stay."""
         monitor = self.get(name)
-        profile = self._profile(monitor)
-        kinds = {n: layout.kind for n, layout in profile.layouts.items()}
         task = monitor.task if monitor.prediction else None
         checked = parse_rules(
-            rules, kinds=kinds, calibrated=monitor.calibration_sha256 is not None, task=task
+            rules,
+            kinds=self._profile(monitor).kinds,
+            calibrated=monitor.calibration_sha256 is not None,
+            task=task,
         )
         with self._storage.transaction() as tx:
             tx.require("monitors.create")

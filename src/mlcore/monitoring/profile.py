@@ -61,6 +61,11 @@ class ReferenceProfile:
         return tuple(self.layouts)
 
     @property
+    def kinds(self) -> dict[str, str]:
+        """Each column's kind, ``"numeric"`` or ``"categorical"``."""
+        return {name: layout.kind for name, layout in self.layouts.items()}
+
+    @property
     def id(self) -> str:
         """Fingerprint of the layouts: summaries carry it and merge only within it."""
         return self.reference.profile_id
