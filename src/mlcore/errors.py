@@ -69,9 +69,10 @@ class MlcoreError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message}. {self.hint.rstrip('.')}."
-        return f"{self.message}."
+        if not self.hint:
+            return f"{self.message}."
+        hint = self.hint if self.hint.endswith(("?", "!", ".")) else f"{self.hint}."
+        return f"{self.message}. {hint}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description, for ``--json`` error output."""
@@ -122,13 +123,6 @@ class NotFound(MlcoreError):
             near = closest(str(name), candidates)
             hint = f"Did you mean '{near}'?" if near else None
         super().__init__(f"{kind} '{name}' not found", hint=hint)
-
-    def __str__(self) -> str:
-        # "Did you mean 'x'?" must keep its question mark.
-        if self.hint:
-            end = "" if self.hint.endswith(("?", ".")) else "."
-            return f"{self.message}. {self.hint}{end}"
-        return f"{self.message}."
 
 
 class Conflict(MlcoreError):

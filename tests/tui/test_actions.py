@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.widgets import Input, Static
 
-from conftest import make_app, settle
+from tests.tui.conftest import make_app, settle
 from mlcore.api import Store
 from mlcore.errors import GateFailed
 from mlcore.tui.data import DataAccess

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Static
 
-from conftest import make_app, phase_one, settle
+from tests.tui.conftest import make_app, phase_one, settle
 from mlcore.tui import keymap
 from mlcore.tui.data import DataAccess
 from mlcore.tui.screens.audit import AuditEntryScreen, AuditScreen

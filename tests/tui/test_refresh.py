@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import FakeData, make_app, overview_model, settle
+from tests.tui.conftest import FakeData, make_app, overview_model, settle
 from mlcore.errors import StoreBusy
 from mlcore.tui.data import DataAccess
 from mlcore.tui.screens.audit import AuditScreen

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Frozen, make_app, phase_one, settle
+from tests.tui.conftest import Frozen, make_app, phase_one, settle
 from mlcore.tui.data import DataAccess
 
 
