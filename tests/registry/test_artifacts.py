@@ -398,3 +398,19 @@ def test_round_trip_is_exact_for_any_fitted_logistic_regression(n_features, n_cl
     model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     loaded = deserialize(serialize(model).data)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_equal_models_give_equal_bytes() -> None:
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from mlcore.registry.artifacts import deserialize, serialize
+
+    X, y = load_iris(return_X_y=True)
+    first = serialize(make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y))
+    second = serialize(make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y))
+    assert first.data == second.data
+    loaded = deserialize(first.data)
+    assert (loaded.predict(X) == y).mean() > 0.9

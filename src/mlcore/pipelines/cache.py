@@ -36,7 +36,6 @@ import io
 import json
 import os
 import tempfile
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -175,45 +174,14 @@ def decode(kind: str, data: bytes) -> Any:
     raise InvalidInput(f"unknown artifact kind '{kind}'", hint="Upgrade mlcore to read it")
 
 
-# The registry's serializer (mlcore/registry/artifacts.py) will replace these two.
 def dump_model(model: Any) -> bytes:
-    """Serialise an estimator with skops, byte-for-byte reproducibly.
-
-    skops names its entries after ``id()`` of objects and stamps the zip with the
-    clock; both are renumbered/fixed here so that equal models give equal bytes.
-    """
+    """Serialise an estimator with skops, byte-for-byte reproducibly (equal models,
+    equal bytes, hence equal cache keys)."""
     import skops.io
 
-    archive = zipfile.ZipFile(io.BytesIO(skops.io.dumps(model)))
-    schema = json.loads(archive.read("schema.json"))
-    renumber: dict[int, int] = {}
-    schema = _renumber_ids(schema, renumber)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
-        entries = {"schema.json": json.dumps(schema, indent=2).encode()}
-        for info in archive.infolist():
-            if info.filename != "schema.json":
-                stem, _, ext = info.filename.partition(".")
-                entries[f"{renumber.get(int(stem), stem)}.{ext}"] = archive.read(info)
-        for name in sorted(entries):
-            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), entries[name])
-    return out.getvalue()
+    from mlcore.registry.artifacts import reproducible
 
-
-def _renumber_ids(node: Any, renumber: dict[int, int]) -> Any:
-    if isinstance(node, list):
-        return [_renumber_ids(item, renumber) for item in node]
-    if not isinstance(node, dict):
-        return node
-    result = {}
-    for key, value in node.items():
-        if key == "__id__" and isinstance(value, int):
-            value = renumber.setdefault(value, len(renumber))
-        elif key == "file" and isinstance(value, str) and value.partition(".")[0].isdigit():
-            stem, _, ext = value.partition(".")
-            value = f"{renumber.setdefault(int(stem), len(renumber))}.{ext}"
-        result[key] = _renumber_ids(value, renumber)
-    return result
+    return reproducible(skops.io.dumps(model))
 
 
 # Library types a pipeline artifact may hold beyond what skops trusts by default.

@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import io
+import json
 import sys
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -199,7 +200,7 @@ class SkopsSerializer(Serializer):
                     "which another process cannot import",
                     hint=_IMPORTABLE,
                 )
-        return data
+        return reproducible(data)
 
     def untrusted_types(self, data: bytes, trusted: Sequence[str] = ()) -> list[str]:
         import skops.io
@@ -393,3 +394,41 @@ def deserialize(
     # module + __name__, as skops names the types it finds
     names = [t if isinstance(t, str) else f"{t.__module__}.{t.__name__}" for t in trusted or ()]
     return serializer.loads(data, names, max_bytes)
+
+
+def reproducible(data: bytes) -> bytes:
+    """skops bytes made reproducible: equal models give equal bytes.
+
+    skops names its entries after ``id()`` of objects and stamps the zip with the
+    clock; here ids are renumbered in order of appearance and every entry gets a
+    fixed date, so that identical models share one artifact (and one sha256).
+    """
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    renumber: dict[int, int] = {}
+    schema = _renumber_ids(json.loads(archive.read("schema.json")), renumber)
+    entries = {"schema.json": json.dumps(schema, indent=2).encode()}
+    for info in archive.infolist():
+        if info.filename != "schema.json":
+            stem, _, ext = info.filename.partition(".")
+            entries[f"{renumber.get(int(stem), stem)}.{ext}"] = archive.read(info)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as target:
+        for name in sorted(entries):
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), entries[name])
+    return out.getvalue()
+
+
+def _renumber_ids(node: Any, renumber: dict[int, int]) -> Any:
+    if isinstance(node, list):
+        return [_renumber_ids(item, renumber) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {}
+    for key, value in node.items():
+        if key == "__id__" and isinstance(value, int):
+            value = renumber.setdefault(value, len(renumber))
+        elif key == "file" and isinstance(value, str) and value.partition(".")[0].isdigit():
+            stem, _, ext = value.partition(".")
+            value = f"{renumber.setdefault(int(stem), len(renumber))}.{ext}"
+        result[key] = _renumber_ids(value, renumber)
+    return result
