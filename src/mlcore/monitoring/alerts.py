@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput, InvalidTransition, NotFound
-from mlcore.monitoring.rules import Evaluation
 
 if TYPE_CHECKING:
+    from mlcore.monitoring.rules import Evaluation
     from mlcore.store.storage import Tx
 
 __all__ = ["STATUSES", "Alert", "acknowledge", "get", "listing", "record", "record_action"]

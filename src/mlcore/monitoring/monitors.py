@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from mlcore import names
 from mlcore.errors import Conflict, InvalidInput, NotFound
 from mlcore.monitoring import alerts as alert_store
-from mlcore.monitoring import codec, logs, observing, timeline
+from mlcore.monitoring import codec, logs, observing
 from mlcore.monitoring.definition import (
     COLUMNS,
     Monitor,
@@ -48,13 +48,13 @@ from mlcore.monitoring.definition import (
 )
 from mlcore.monitoring.observing import Labelling, Observation
 from mlcore.monitoring.performance import ClassificationWindow
-from mlcore.monitoring.rules import DRIFT_STATISTICS, Rule, evaluate, parse_rules
 from mlcore.monitoring.windows import StoredWindow, WindowSpec, decode
 from mlcore.monitoring.windows import read as read_windows
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from mlcore.monitoring import timeline
     from mlcore.monitoring.alerts import Alert
     from mlcore.monitoring.calibration import Calibration
     from mlcore.monitoring.profile import ReferenceProfile
@@ -188,6 +188,8 @@ class Monitors:
                 raise InvalidInput(
                     exc.message, hint="Pass calibrate=False for a small reference"
                 ) from None
+        from mlcore.monitoring.rules import parse_rules
+
         checked = parse_rules(
             rules,
             kinds=profile.kinds,
@@ -263,6 +265,8 @@ class Monitors:
     def set_rules(self, name: str, rules: str | Path | Sequence[Mapping[str, Any]]) -> Monitor:
         """Replace a monitor's alert rules (``monitors.create``); existing alerts stay."""
         monitor = self.get(name)
+        from mlcore.monitoring.rules import parse_rules
+
         task = monitor.task if monitor.prediction else None
         checked = parse_rules(
             rules,
@@ -423,6 +427,8 @@ class Monitors:
         value: str = "value",
     ) -> pl.DataFrame:
         """Columns x windows of one statistic (or its status, ``value="status"``), as Polars."""
+        from mlcore.monitoring.rules import DRIFT_STATISTICS
+
         if statistic not in DRIFT_STATISTICS:
             raise NotFound("statistic", statistic, candidates=DRIFT_STATISTICS)
         if value not in ("value", "status"):
@@ -498,6 +504,8 @@ class Monitors:
 
     def _evaluate(self, monitor: Monitor, ids: Sequence[int]) -> tuple[list[Alert], list[Alert]]:
         """Check the rules on updated windows ``ids``; store alerts; run retrain actions."""
+        from mlcore.monitoring.rules import Rule, evaluate
+
         checked = [Rule.from_dict(r) for r in monitor.rules]
         if not checked or not ids:
             return [], []
@@ -542,6 +550,9 @@ class Monitors:
             return alert_store.record_action(tx, alert.id, status, run_id=run_id, error=error)
 
     def _timeline(self, monitor: Monitor, stored: Sequence[StoredWindow]) -> timeline.MonitorReport:
+        # Imported here: statistics need scipy, which listing monitors and alerts does not.
+        from mlcore.monitoring import timeline
+
         return timeline.build(
             monitor.name, self._profile(monitor), self._calibration(monitor), stored,
             batch=monitor.window_spec.width is None, method=monitor.settings["method"],
