@@ -14,6 +14,13 @@ The numeric core, in the order data flows through it:
 * ``detectors`` holds ADWIN and Page-Hinkley change detectors for metric
   streams, and ``performance`` the per-window model metrics they watch.
 
+On a store (``store.monitors``, a :class:`Monitors`): ``definition`` is what a
+monitor is, ``windows`` where rows go and the window summaries the catalog
+keeps (in ``codec``'s compact form), ``logs`` the production log files,
+``observing`` the writes (a batch observed, labels joined), ``timeline`` the
+per-window report, ``rules`` the alert rules as code and ``alerts`` the alerts
+they raise.
+
 Names are imported lazily so that ``import mlcore.monitoring`` stays cheap.
 """
 
@@ -34,6 +41,13 @@ _EXPORTS = {
     "PageHinkley": "mlcore.monitoring.detectors",
     "ClassificationWindow": "mlcore.monitoring.performance",
     "RegressionWindow": "mlcore.monitoring.performance",
+    "Monitors": "mlcore.monitoring.monitors",
+    "Monitor": "mlcore.monitoring.definition",
+    "Observation": "mlcore.monitoring.observing",
+    "Labelling": "mlcore.monitoring.observing",
+    "MonitorReport": "mlcore.monitoring.timeline",
+    "Rule": "mlcore.monitoring.rules",
+    "Alert": "mlcore.monitoring.alerts",
 }
 
 __all__ = sorted(_EXPORTS)
