@@ -23,6 +23,7 @@ runs the pipeline right after the alert is stored and records the run id and
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -263,6 +264,5 @@ def record_action(
 
 
 def _finite(value: float | None) -> float | None:
-    if value is None or value != value or value in (float("inf"), float("-inf")):
-        return None
-    return float(value)
+    # report.json_float's twin: importing the report would load scipy for `alerts list`.
+    return None if value is None or not math.isfinite(value) else float(value)

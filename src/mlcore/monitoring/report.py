@@ -55,6 +55,7 @@ __all__ = [
     "StatisticResult",
     "drift_matrix",
     "drift_report",
+    "json_float",
     "matrix_of",
     "out_of_range_pvalue",
 ]
@@ -176,11 +177,11 @@ class DriftReport:
                     "kind": c.kind,
                     "rows": c.rows,
                     "status": c.status,
-                    "pvalue": _json_float(c.pvalue),
+                    "pvalue": json_float(c.pvalue),
                     "rejected": c.rejected,
                     "statistics": {
                         name: {
-                            k: _json_float(v) if isinstance(v, float) else v
+                            k: json_float(v) if isinstance(v, float) else v
                             for k, v in vars(r).items()
                         }
                         for name, r in c.statistics.items()
@@ -206,7 +207,8 @@ def _FRAME_SCHEMA(pl: Any) -> dict[str, Any]:
     }
 
 
-def _json_float(value: float | None) -> float | None:
+def json_float(value: float | None) -> float | None:
+    """``value`` as JSON can hold it: NaN and infinities become None."""
     return None if value is None or not math.isfinite(value) else float(value)
 
 

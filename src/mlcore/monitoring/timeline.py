@@ -21,7 +21,7 @@ from typing import Any
 from mlcore.monitoring.calibration import Calibration
 from mlcore.monitoring.performance import ClassificationWindow
 from mlcore.monitoring.profile import ReferenceProfile
-from mlcore.monitoring.report import DriftReport, drift_report, matrix_of
+from mlcore.monitoring.report import DriftReport, drift_report, json_float, matrix_of
 from mlcore.monitoring.windows import StoredWindow
 
 __all__ = ["MonitorReport", "WindowReport", "build", "window_label"]
@@ -166,4 +166,4 @@ def build(
 def _finite(metrics: dict[str, float] | None) -> dict[str, float | None] | None:
     if metrics is None:
         return None
-    return {k: (v if math.isfinite(v) else None) for k, v in metrics.items()}
+    return {k: json_float(v) for k, v in metrics.items()}
