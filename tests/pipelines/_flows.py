@@ -23,14 +23,30 @@ def spin(seconds: float) -> int:
     return n
 
 
-@step
-def left(seconds: float) -> int:
-    return min(spin(seconds), 1)
+def meet(folder: str, me: str, other: str, patience: float = 120.0) -> bool:
+    """Wait until ``other`` has arrived too: proof that both run at once, however
+    slowly a loaded machine starts the second worker. False when it never came."""
+    if not folder:
+        return True
+    Path(folder, me).touch()
+    deadline = time.monotonic() + patience
+    while not Path(folder, other).exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 @step
-def right(seconds: float) -> int:
-    return min(spin(seconds), 1) + 1
+def left(seconds: float, rendezvous: str = "") -> int:
+    met = meet(rendezvous, "left", "right")
+    return min(spin(seconds), 1) if met else -100
+
+
+@step
+def right(seconds: float, rendezvous: str = "") -> int:
+    met = meet(rendezvous, "right", "left")
+    return min(spin(seconds), 1) + 1 if met else -100
 
 
 @step
@@ -39,8 +55,8 @@ def combine(a: int, b: int) -> int:
 
 
 @pipeline
-def parallel(seconds: float = 0.4):
-    combine(left(seconds), right(seconds))
+def parallel(seconds: float = 0.4, rendezvous: str = ""):
+    combine(left(seconds, rendezvous), right(seconds, rendezvous))
 
 
 @step(timeout=0.3, retries=1, retry_backoff=0)

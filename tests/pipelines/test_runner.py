@@ -265,9 +265,10 @@ def test_feature_inputs_need_a_store():
 # ---------------------------------------------------------------- workers, retries
 
 
-def test_independent_steps_overlap_on_two_workers_through_the_store(store, flow):
-    # A second worker can take a while to start on a loaded machine: steps spin long enough.
-    result = store.pipelines.run(flow("parallel"), {"seconds": 1.0}, workers=2)
+def test_independent_steps_overlap_on_two_workers_through_the_store(store, flow, tmp_path):
+    # The steps wait for each other before spinning: they can only finish if both ran at once.
+    params = {"seconds": 0.2, "rendezvous": str(tmp_path)}
+    result = store.pipelines.run(flow("parallel"), params, workers=2)
     assert result.status is RunStatus.SUCCEEDED
     left, right, combine = (result.steps[n] for n in ("left", "right", "combine"))
     assert left.started_at < right.finished_at and right.started_at < left.finished_at

@@ -20,8 +20,8 @@ def no_worker_left_behind():
     assert set(multiprocessing.active_children()) <= before
 
 
-def test_independent_cpu_bound_steps_overlap_on_two_workers(flow):
-    result = flow("parallel").run({"seconds": 0.4}, workers=2)
+def test_independent_cpu_bound_steps_overlap_on_two_workers(flow, tmp_path):
+    result = flow("parallel").run({"seconds": 0.4, "rendezvous": str(tmp_path)}, workers=2)
     assert result.status is RunStatus.SUCCEEDED
     left, right, combine = (result.steps[n] for n in ("left", "right", "combine"))
     # Each step's interval is measured inside its worker: they ran at the same time.

@@ -19,8 +19,8 @@ Examples
 >>> page = data.audit()
 >>> [e.action for e in page.entries], page.chain_ok
 (['store.create'], True)
->>> print(data.monitoring().monitors)
-monitoring: not available in this store yet (mlcore.monitoring.monitors is not installed)
+>>> data.monitoring().monitors
+()
 >>> store.close()
 """
 
