@@ -144,7 +144,7 @@ def run(
         team = ", ".join(f"{a} ({' and '.join(r)})" for a, r in CAST.items())
         say(f"store {root} (admin: {store.actor}); team: {team}")
         cast = Cast(store)
-        events = _feature_events(flights, weather)
+        events = feature_events(flights, weather)
         _features(cast, events, planes, summary, say)
         rows = _training_set(cast, flights, options, summary, say)
         result = _train(cast, options, summary, say)
@@ -177,7 +177,7 @@ def _thread_limit(threads: int | None) -> Iterator[None]:
 # -- 1. features ------------------------------------------------------------------------
 
 
-def _feature_events(flights: pl.DataFrame, weather: pl.DataFrame) -> dict[str, tuple[str, Any]]:
+def feature_events(flights: pl.DataFrame, weather: pl.DataFrame) -> dict[str, tuple[str, Any]]:
     """Per time-stamped view: its event column and its rows, as the sources deliver them."""
     import polars as pl
 
