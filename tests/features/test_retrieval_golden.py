@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from mlcore.features.aggregations import Aggregation, parse_window
+from mlcore.durations import parse_duration
+from mlcore.features.aggregations import Aggregation
 from mlcore.features.retrieval import ViewSource, point_in_time_join
 
 from .conftest import brute_force_join
@@ -33,7 +34,7 @@ def load(folder: Path) -> tuple[pl.DataFrame, str, list[ViewSource]]:
     for v in spec["views"]:
         fields: dict[str, Any] = {k: tuple(x) if isinstance(x, list) else x for k, x in v.items()}
         fields["files"] = tuple(read(folder / f) for f in v["files"])
-        fields["ttl"] = parse_window(v["ttl"]) if v.get("ttl") else None
+        fields["ttl"] = parse_duration(v["ttl"]) if v.get("ttl") else None
         fields["aggregations"] = tuple(Aggregation(**a) for a in v.get("aggregations", ()))
         views.append(ViewSource(**fields))
     return entities, spec["timestamp"], views

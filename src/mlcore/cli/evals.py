@@ -174,14 +174,10 @@ def waive(
     ),
 ) -> None:
     """Waive a rule of a policy in force for one version, until an expiry (risk officers)."""
-    from mlcore.cli.parsing import parse_duration, parse_time
-    from mlcore.errors import InvalidInput
+    from mlcore.cli.parsing import parse_duration_or_time
 
     name, version = parse_target(target, need_version=True)
-    try:
-        until: Any = parse_duration(expires)
-    except InvalidInput:
-        until = parse_time(expires)
+    until = parse_duration_or_time(expires, "--expires")
     waiver = _evals().waive(name, version, rule, reason, until)
     output.emit(
         waiver,

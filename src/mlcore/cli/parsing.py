@@ -1,38 +1,19 @@
-"""Parsing of CLI values shared by several commands (times, durations, key=value)."""
+"""Parsing of CLI values shared by several commands (times, ages, key=value)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
+from mlcore.durations import parse_duration
 from mlcore.errors import InvalidInput
 
-_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
-
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``30m``, ``12h``, ``7d``, ``2w`` -> timedelta.
-
-    >>> parse_duration("36h")
-    datetime.timedelta(days=1, seconds=43200)
-    """
-    m = _AGE.fullmatch(text.strip())
-    if not m:
-        raise InvalidInput(
-            f"{text!r} is not a duration", hint="Use a number and a unit: 90s, 30m, 12h, 7d, 2w"
-        )
-    return timedelta(seconds=float(m.group(1)) * _UNIT[m.group(2)])
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO-8601 time; a naive one is an error unless it ends in Z or has an offset."""
+def _iso_time(text: str) -> datetime | None:
+    """An ISO-8601 time in UTC; None if ``text`` is not one, an error if it has no zone."""
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not an ISO-8601 time", hint="Use e.g. 2024-03-01T12:00:00Z"
-        ) from None
+        return None
     if value.tzinfo is None:
         raise InvalidInput(
             f"time {text!r} has no timezone", hint="Add Z for UTC or an offset like +02:00"
@@ -40,11 +21,35 @@ def parse_time(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time; a naive one is an error unless it ends in Z or has an offset."""
+    value = _iso_time(text)
+    if value is None:
+        raise InvalidInput(
+            f"{text!r} is not an ISO-8601 time", hint="Use e.g. 2024-03-01T12:00:00Z"
+        )
+    return value
+
+
+def parse_duration_or_time(text: str, field: str) -> timedelta | datetime:
+    """A duration (``7d``, see :mod:`mlcore.durations`) or an ISO-8601 time."""
+    try:
+        return parse_duration(text, field=field)
+    except InvalidInput:
+        value = _iso_time(text)
+    if value is None:
+        raise InvalidInput(
+            f"{field} {text!r} is neither a duration nor an ISO-8601 time",
+            field=field,
+            hint="Use a duration such as 30m, 7d or 1h30m, or a time such as 2024-03-01T12:00:00Z",
+        )
+    return value
+
+
 def parse_since(text: str) -> datetime:
     """An ISO time, or an age back from now (``7d``)."""
-    if _AGE.fullmatch(text.strip()):
-        return datetime.now(UTC) - parse_duration(text)
-    return parse_time(text)
+    value = parse_duration_or_time(text, "--since")
+    return datetime.now(UTC) - value if isinstance(value, timedelta) else value
 
 
 def parse_assignments(pairs: list[str] | None, what: str = "--param") -> dict[str, str]:

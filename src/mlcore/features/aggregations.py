@@ -51,58 +51,28 @@ The event at exactly ``t - window`` is out, the one at ``t`` is in:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from mlcore.durations import format_duration, parse_duration
 from mlcore.errors import InvalidInput
 from mlcore.features import _kernels
 
-__all__ = ["FUNCTIONS", "Aggregation", "parse_window"]
+__all__ = ["FUNCTIONS", "Aggregation"]
 
 FUNCTIONS = ("count", "sum", "mean", "min", "max", "stddev", "last")
 """The aggregation functions, in the order the docs list them."""
 
-_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_WINDOW = re.compile(r"(\d+)([wdhms])")
-_WINDOWS = re.compile(r"(?:\d+[wdhms])+")
 _NEEDS_NUMBER = {"sum", "mean", "stddev"}
 _NEEDS_ORDER = {"min", "max"}
 
 
-def parse_window(window: str | dt.timedelta) -> dt.timedelta:
-    """A window such as ``"1h"``, ``"24h"``, ``"7d"``, ``"1w"`` or ``"1h30m"`` as a timedelta.
-
-    Units: ``w`` weeks, ``d`` days, ``h`` hours, ``m`` minutes, ``s`` seconds.
-
-    >>> parse_window("7d")
-    datetime.timedelta(days=7)
-    """
-    parsed: dt.timedelta | None = None
-    if isinstance(window, dt.timedelta):
-        parsed = window
-    elif isinstance(window, str) and _WINDOWS.fullmatch(window.replace(" ", "")):
-        parts = _WINDOW.findall(window.replace(" ", ""))
-        parsed = dt.timedelta(seconds=sum(int(n) * _UNITS[unit] for n, unit in parts))
-    if parsed is None or parsed <= dt.timedelta(0):
-        raise InvalidInput(
-            f"invalid aggregation window {window!r}",
-            field="window",
-            hint="Give a positive duration such as '1h', '24h', '7d' or '1h30m', or a timedelta",
-        )
-    return parsed
-
-
 def _label(window: dt.timedelta) -> str:
-    seconds = window // dt.timedelta(seconds=1)
-    if window != dt.timedelta(seconds=seconds):
+    if window % dt.timedelta(seconds=1):
         return f"{window // dt.timedelta(microseconds=1)}us"
-    for unit in ("d", "h", "m", "s"):
-        if seconds % _UNITS[unit] == 0:
-            return f"{seconds // _UNITS[unit]}{unit}"
-    raise AssertionError("unreachable: every whole number of seconds divides by 1 s")
+    return format_duration(window)
 
 
 @dataclass(frozen=True)
@@ -116,7 +86,7 @@ class Aggregation:
     function
         One of :data:`FUNCTIONS`.
     window
-        A timedelta or a string such as ``"24h"`` (see :func:`parse_window`).
+        A timedelta or a duration such as ``"24h"`` (see :mod:`mlcore.durations`).
     name
         The result column; defaults to ``<column>_<function>_<window>``, e.g.
         ``trips_sum_24h``.
@@ -136,7 +106,7 @@ class Aggregation:
                 field="function",
                 hint=f"Use one of {', '.join(FUNCTIONS)}",
             )
-        parsed = parse_window(window)
+        parsed = parse_duration(window, field="window")
         label = window.replace(" ", "") if isinstance(window, str) else _label(parsed)
         object.__setattr__(self, "column", column)
         object.__setattr__(self, "function", function)

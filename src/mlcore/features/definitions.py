@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore import names
+from mlcore.durations import parse_duration
 from mlcore.errors import InvalidInput, MlcoreError, NotFound
 
 if TYPE_CHECKING:
@@ -254,11 +255,7 @@ class Entity:
 
 
 def _ttl(value: dt.timedelta | str | None) -> dt.timedelta | None:
-    if value is None:
-        return None
-    from mlcore.features.aggregations import parse_window
-
-    return parse_window(value)
+    return None if value is None else parse_duration(value, field="ttl")
 
 
 @dataclass(frozen=True, eq=False)

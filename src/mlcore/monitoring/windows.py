@@ -29,7 +29,6 @@ True
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlcore.durations import parse_duration
 from mlcore.errors import InvalidInput
 from mlcore.monitoring import codec
 from mlcore.monitoring.performance import ClassificationWindow, RegressionWindow
@@ -50,9 +50,6 @@ __all__ = ["ORIGIN", "Increment", "StoredWindow", "WindowSpec", "merge_into", "r
 #: Time windows are aligned on this Monday, so that 7-day windows are ISO weeks.
 ORIGIN = datetime(1970, 1, 5, tzinfo=UTC)
 _ORIGIN_US = 4 * 86_400_000_000
-_DURATION = re.compile(r"(\d+)\s*(m|h|d|w)")
-_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
-_UNIT["w"] = timedelta(weeks=1)
 
 Performance = ClassificationWindow | RegressionWindow
 
@@ -66,17 +63,18 @@ class WindowSpec:
 
     @classmethod
     def parse(cls, text: str) -> WindowSpec:
-        value = str(text).strip().lower()
+        value = "".join(str(text).split()).lower()
         if value == "batch":
             return cls("batch", None)
-        match = _DURATION.fullmatch(value)
-        if not match or int(match.group(1)) == 0:
+        try:
+            width = parse_duration(value, field="window")
+        except InvalidInput:
             raise InvalidInput(
                 f"window {text!r} is not a duration or 'batch'",
                 hint="Use e.g. 1h, 1d, 7d, 2w, or 'batch' for one window per observed batch",
                 field="window",
-            )
-        return cls(value, int(match.group(1)) * _UNIT[match.group(2)])
+            ) from None
+        return cls(value, width)
 
     @property
     def width_us(self) -> int:
