@@ -16,12 +16,23 @@ file. That makes the hand-over first come, first served: with several busy
 writers nobody waits more than a few holds. A failed attempt is retried with
 jittered backoff until ``lock_timeout``, then :class:`StoreBusy` names the store
 and the pid DuckDB reports as the holder.
+
+DuckDB's own file lock is not enough to hand over safely: a process closing
+the file checkpoints it (rewrites and may truncate it) and another process
+could open the file before that work had finished, reading a header that
+pointed past the end of the truncated file. So mlcore processes also hold an
+exclusive ``flock`` on ``<store>/catalog.lock`` from before they connect until
+after ``close()`` has returned; the file holds the holder's pid for error
+messages. One :class:`Catalog` is shared by every store object of a process
+opened on the same path (:meth:`Catalog.shared`), so a process never queues
+behind itself.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 import random
 import re
@@ -128,6 +139,8 @@ class Catalog:
         self.idle_release = idle_release
         self.max_hold = max_hold
         self._queue = _Queue(self.path.parent)
+        self._lock_path = self.path.with_suffix(".lock")
+        self._lock_fd: int | None = None
         self._lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._depth = 0
@@ -137,7 +150,49 @@ class Catalog:
         self.stats = {"opens": 0, "transactions": 0, "waited_s": 0.0, "max_wait_s": 0.0}
         _live_catalogs.add(self)
 
+    def __del__(self) -> None:
+        # A catalog dropped while connected must still close before unlocking.
+        with contextlib.suppress(Exception):
+            if self._con is not None:
+                self._con.close()
+            self._unlock()
+
+    @classmethod
+    def shared(cls, path: Path, **options: Any) -> Catalog:
+        """The process's catalog for ``path`` (created on first use; options update it)."""
+        key = os.path.realpath(path)
+        with _shared_lock:
+            cat = _shared.get(key)
+            if cat is None:
+                cat = _shared[key] = cls(path, **options)
+            else:
+                for name, value in options.items():
+                    setattr(cat, name, value)
+            return cat
+
     # -- connection lifetime -------------------------------------------------
+
+    def _try_lock(self) -> str | None:
+        """Take the hand-over lock; return None on success, else who holds it."""
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            finally:
+                os.close(fd)
+            return f"pid {holder}" if holder.isdigit() else "another process"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._lock_fd = fd
+        return None
+
+    def _unlock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def _open(self) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -152,16 +207,18 @@ class Catalog:
             self._queue.join()
         try:
             while True:
-                if not queued or self._queue.my_turn():
+                if (not queued or self._queue.my_turn()) and (holder := self._try_lock()) is None:
                     try:
                         con = duckdb.connect(str(self.path))
                         break
                     except duckdb.Error as exc:
+                        self._unlock()
                         if not _is_lock_conflict(exc):
                             raise StoreIncompatible(
                                 f"cannot open catalog {self.path}: {exc}",
                                 hint="Check the path; `mlcore init` creates a store",
                             ) from exc
+                        # held by a process outside mlcore's protocol (a DuckDB shell)
                         m = _HOLDER_PID.search(str(exc))
                         holder = f"pid {m.group(1)}" if m else None
                 if not queued:
@@ -191,7 +248,10 @@ class Catalog:
     def _release_locked(self) -> None:
         if self._con is not None and self._depth == 0:
             con, self._con = self._con, None
-            con.close()
+            try:
+                con.close()  # checkpoints: must finish before anyone else may open
+            finally:
+                self._unlock()
 
     def release(self) -> None:
         """Let go of the catalog now if no transaction is running."""
@@ -272,6 +332,10 @@ class Catalog:
         _orphans.append(self._con)
         self._con = None
         self._depth = 0
+        if self._lock_fd is not None:
+            # Closing our copy keeps the parent's flock; unlocking would release it.
+            os.close(self._lock_fd)
+            self._lock_fd = None
         self._lock = threading.RLock()
 
 
@@ -286,7 +350,9 @@ class _Reaper:
     def wake(cls) -> None:
         with cls.cond:
             if cls.thread is None or not cls.thread.is_alive():
-                cls.thread = threading.Thread(target=cls.run, name="mlcore-catalog-reaper", daemon=True)
+                cls.thread = threading.Thread(
+                    target=cls.run, name="mlcore-catalog-reaper", daemon=True
+                )
                 cls.thread.start()
             cls.cond.notify_all()
 
@@ -316,6 +382,8 @@ class _Reaper:
 
 
 _live_catalogs: weakref.WeakSet[Catalog] = weakref.WeakSet()
+_shared: dict[str, Catalog] = {}
+_shared_lock = threading.Lock()
 _orphans: list[Any] = []
 
 

@@ -316,7 +316,7 @@ def open_storage(
         raise InvalidInput(f"{catalog_path} is not a file", hint="Choose another path")
     for sub in (files.DATA_DIR, blobs.ARTIFACTS_DIR):
         (root / sub).mkdir(exist_ok=True)
-    catalog = Catalog(
+    catalog = Catalog.shared(
         catalog_path,
         lock_timeout=settings.get("lock_timeout"),
         idle_release=settings.get("idle_release"),
