@@ -32,6 +32,7 @@ __all__ = [
     "StoreBusy",
     "StoreIncompatible",
     "TamperDetected",
+    "UntrustedArtifact",
     "closest",
 ]
 
@@ -191,6 +192,26 @@ class CorruptArtifact(CheckFailed):
 
 class TamperDetected(CheckFailed):
     """The audit chain does not verify."""
+
+
+class UntrustedArtifact(CheckFailed):
+    """An artifact names types that may run code or corrupt memory when loaded.
+
+    ``types`` lists them (fully qualified names), for display and for a
+    deliberate ``trusted=`` on the next attempt.
+
+    >>> print(UntrustedArtifact(["sklearn.tree._tree.Tree"]))  # doctest: +NORMALIZE_WHITESPACE
+    artifact refused: it contains types that are not trusted (sklearn.tree._tree.Tree).
+    Load it only if you trust where it came from, passing trusted=['sklearn.tree._tree.Tree'].
+    """
+
+    def __init__(self, types: Iterable[str]) -> None:
+        self.types = sorted(types)
+        listed = ", ".join(self.types)
+        super().__init__(
+            f"artifact refused: it contains types that are not trusted ({listed})",
+            hint=f"Load it only if you trust where it came from, passing trusted={self.types!r}",
+        )
 
 
 class GateFailed(CheckFailed):

@@ -36,12 +36,11 @@ from sklearn.preprocessing import (
 from sklearn.svm import SVC
 from threadpoolctl import threadpool_limits
 
-from mlcore.errors import CheckFailed, InvalidInput, NotFound
+from mlcore.errors import CheckFailed, InvalidInput, NotFound, UntrustedArtifact
 from mlcore.registry import artifacts
 from mlcore.registry.artifacts import (
     MLCORE_TRUSTED,
     Serializer,
-    UntrustedArtifact,
     deserialize,
     estimator_type,
     register_serializer,
@@ -178,6 +177,7 @@ def test_memory_unsafe_types_are_refused_unless_trusted(name):
     for type_name in MODELS[name][2]:
         assert type_name in str(caught.value)
     assert isinstance(caught.value, CheckFailed)
+    assert artifacts.UntrustedArtifact is UntrustedArtifact  # still importable where it was
 
 
 def test_trusting_some_types_still_refuses_the_others():

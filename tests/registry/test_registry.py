@@ -12,8 +12,13 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from mlcore.errors import CorruptArtifact, InvalidInput, NotFound, PermissionDenied
-from mlcore.registry.artifacts import UntrustedArtifact
+from mlcore.errors import (
+    CorruptArtifact,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    UntrustedArtifact,
+)
 
 from .conftest import audit_length, fit, snapshot
 

@@ -38,11 +38,11 @@ import io
 import json
 import sys
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlcore.errors import CheckFailed, InvalidInput, NotFound, closest
+from mlcore.errors import InvalidInput, NotFound, UntrustedArtifact, closest
 from mlcore.registry.lineage import package_versions
 
 __all__ = [
@@ -76,22 +76,6 @@ MLCORE_TRUSTED: tuple[str, ...] = (
 _IMPORTABLE = (
     "Define the functions and classes the model uses at module level in an importable module"
 )
-
-
-class UntrustedArtifact(CheckFailed):
-    """An artifact names types that may run code or corrupt memory when loaded.
-
-    ``types`` lists them (fully qualified names), for display and for a
-    deliberate ``trusted=`` on the next attempt.
-    """
-
-    def __init__(self, types: Iterable[str]) -> None:
-        self.types = sorted(types)
-        listed = ", ".join(self.types)
-        super().__init__(
-            f"artifact refused: it contains types that are not trusted ({listed})",
-            hint=f"Load it only if you trust where it came from, passing trusted={self.types!r}",
-        )
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlcore import names
-from mlcore.errors import Conflict, GateFailed, InvalidInput, NotFound, PermissionDenied
+from mlcore.errors import (
+    Conflict,
+    GateFailed,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    UntrustedArtifact,
+)
 from mlcore.registry import capture, lifecycle
-from mlcore.registry.artifacts import DEFAULT_MAX_BYTES, UntrustedArtifact, deserialize, serialize
+from mlcore.registry.artifacts import DEFAULT_MAX_BYTES, deserialize, serialize
 from mlcore.registry.lifecycle import Approval, State
 from mlcore.registry.models import (
     VERSION_COLUMNS,
