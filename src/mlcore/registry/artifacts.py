@@ -38,7 +38,7 @@ import io
 import json
 import sys
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,7 @@ __all__ = [
     "register_serializer",
     "serialize",
     "serializer_for",
+    "trusted_names",
 ]
 
 #: Largest artifact (serialised, and unpacked for zip-based formats) accepted by default.
@@ -375,9 +376,20 @@ def deserialize(
     serializer = _serializer(format)
     if len(data) > max_bytes:
         raise _oversized(len(data), max_bytes, "serialised")
+    return serializer.loads(data, trusted_names(trusted), max_bytes)
+
+
+def trusted_names(trusted: Iterable[str | type] | None) -> list[str]:
+    """Types given by name or as the type itself, as the sorted names skops reports.
+
+    >>> from sklearn.tree._tree import Tree
+    >>> trusted_names([Tree, "numpy.dtype", Tree])
+    ['numpy.dtype', 'sklearn.tree._tree.Tree']
+    """
     # module + __name__, as skops names the types it finds
-    names = [t if isinstance(t, str) else f"{t.__module__}.{t.__name__}" for t in trusted or ()]
-    return serializer.loads(data, names, max_bytes)
+    return sorted(
+        {t if isinstance(t, str) else f"{t.__module__}.{t.__name__}" for t in trusted or ()}
+    )
 
 
 def reproducible(data: bytes) -> bytes:

@@ -46,7 +46,6 @@ __all__ = [
     "lineage",
     "metric_values",
     "tag_values",
-    "type_name",
     "version_number",
 ]
 
@@ -126,11 +125,6 @@ def feature_ref(ref: Any) -> str:
     if feature != "*":
         names.validate("feature", feature)
     return ref
-
-
-def type_name(value: str | type) -> str:
-    """A type's name as skops reports it (module + name)."""
-    return value if isinstance(value, str) else f"{value.__module__}.{value.__name__}"
 
 
 def version_number(version: Any) -> int:

@@ -50,7 +50,7 @@ from mlcore.errors import (
     UntrustedArtifact,
 )
 from mlcore.registry import capture, lifecycle
-from mlcore.registry.artifacts import DEFAULT_MAX_BYTES, deserialize, serialize
+from mlcore.registry.artifacts import DEFAULT_MAX_BYTES, deserialize, serialize, trusted_names
 from mlcore.registry.lifecycle import Approval, State
 from mlcore.registry.models import (
     VERSION_COLUMNS,
@@ -173,9 +173,9 @@ class Registry:
         metric_map = capture.metric_values(metrics)
         tag_map = capture.tag_values(tags)
         model_card = ModelCard.from_value(card, owner=self._storage.actor)
-        trusted_names = sorted({capture.type_name(t) for t in trusted or ()})
         artifact = serialize(model, max_bytes=max_bytes)
-        untrusted = sorted(set(artifact.untrusted_types) - set(trusted_names))
+        trusted_types = trusted_names(trusted)
+        untrusted = sorted(set(artifact.untrusted_types) - set(trusted_types))
         if untrusted:
             raise UntrustedArtifact(untrusted)
 
@@ -216,7 +216,7 @@ class Registry:
                 created_by=tx.actor,
                 artifact_sha256=sha,
                 artifact=artifact.metadata(),
-                trusted=tuple(trusted_names),
+                trusted=tuple(trusted_types),
                 signature=signature,
                 input_example=example,
                 lineage=lineage,
@@ -239,7 +239,7 @@ class Registry:
                     tx.actor,
                     sha,
                     capture.dumps(record.artifact),
-                    list(trusted_names),
+                    list(trusted_types),
                     None if signature is None else capture.dumps(signature.to_dict()),
                     None if example is None else capture.dumps(example),
                     capture.dumps(lineage),
@@ -259,7 +259,7 @@ class Registry:
                 record,
                 "register",
                 State.DRAFT,
-                details={"sha256": sha, "trusted": trusted_names, "size": artifact.size},
+                details={"sha256": sha, "trusted": trusted_types, "size": artifact.size},
                 new=True,
             )
         return record

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput
-from mlcore.registry import capture, lifecycle
+from mlcore.registry import lifecycle
+from mlcore.registry.artifacts import trusted_names
 
 if TYPE_CHECKING:
     import polars as pl
@@ -57,7 +58,7 @@ def cached_model(
     registry: Registry, record: ModelVersion, trusted: Sequence[str | type] | None = None
 ) -> Any:
     """The fitted model of ``record``, loaded (hash checked) once per process."""
-    key = (record.artifact_sha256, tuple(sorted(capture.type_name(t) for t in trusted or ())))
+    key = (record.artifact_sha256, tuple(trusted_names(trusted)))
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
