@@ -40,6 +40,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be > 0")
+    return value
+
+
 def _text(text: str) -> str:
     return text
 
@@ -79,6 +86,13 @@ _TABLE = [
         _positive_float,
         "Seconds an unreferenced file must have existed before gc removes it "
         "(protects files a running writer has not committed yet).",
+    ),
+    Setting(
+        "max_artifact_bytes",
+        2 * 1024**3,
+        _positive_int,
+        "Largest model artifact, in bytes, that is serialised or loaded "
+        "(packed, and unpacked for zip-based formats such as skops).",
     ),
 ]
 

@@ -321,6 +321,20 @@ def test_size_limit_applies_to_serialised_and_unpacked_bytes():
     assert deserialize(packed).coef_.shape == (50_000,)
 
 
+def test_size_limit_defaults_to_the_max_artifact_bytes_setting(monkeypatch):
+    model = LinearRegression().fit(np.zeros((3, 50_000)), [0.0, 0.0, 0.0])
+    artifact = serialize(model)
+    monkeypatch.setenv("MLCORE_MAX_ARTIFACT_BYTES", str(artifact.size - 1))
+    with pytest.raises(InvalidInput, match="MLCORE_MAX_ARTIFACT_BYTES"):
+        serialize(model)
+    with pytest.raises(InvalidInput, match="too large"):
+        deserialize(artifact.data)
+    assert serialize(model, max_bytes=artifact.size).data == artifact.data  # a call overrides it
+    monkeypatch.setenv("MLCORE_MAX_ARTIFACT_BYTES", "0")
+    with pytest.raises(InvalidInput, match="MLCORE_MAX_ARTIFACT_BYTES='0' is not valid"):
+        serialize(model)
+
+
 def test_damaged_artifacts_are_refused_clearly():
     data = serialize(fitted("logistic")[0]).data
     with pytest.raises(InvalidInput, match="not a readable skops file"):

@@ -104,6 +104,16 @@ def test_load_returns_an_equivalent_model(team, model, train) -> None:
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def test_register_and_load_honour_the_max_artifact_bytes_setting(team, model, monkeypatch):
+    v = team["dana"].models.register("churn", model)
+    monkeypatch.setenv("MLCORE_MAX_ARTIFACT_BYTES", str(v.artifact["size"] - 1))
+    with pytest.raises(InvalidInput, match="too large"):
+        team["admin"].models.load("churn", 1)
+    with pytest.raises(InvalidInput, match="too large"):
+        team["dana"].models.register("churn", model)
+    assert team["dana"].models.register("churn", model, max_bytes=v.artifact["size"]).version == 2
+
+
 def test_load_refuses_a_tampered_or_missing_artifact(team, model) -> None:
     v = team["dana"].models.register("churn", model)
     path = team["admin"].storage.blobs.path(v.artifact_sha256)

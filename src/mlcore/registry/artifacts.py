@@ -42,11 +42,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcore import settings
 from mlcore.errors import InvalidInput, NotFound, UntrustedArtifact, closest
 from mlcore.registry.lineage import package_versions
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "MLCORE_TRUSTED",
     "SerializedModel",
     "Serializer",
@@ -59,9 +59,6 @@ __all__ = [
     "serializer_for",
     "trusted_names",
 ]
-
-#: Largest artifact (serialised, and unpacked for zip-based formats) accepted by default.
-DEFAULT_MAX_BYTES = 2 * 1024**3
 
 #: Types trusted on load beyond skops' defaults. Each is a plain data holder or a
 #: pure-Python validator: constructing and using it indexes memory only through
@@ -233,10 +230,14 @@ def _malformed(exc: Exception) -> InvalidInput:
     )
 
 
+def _max_bytes(given: int | None) -> int:
+    return int(settings.get("max_artifact_bytes")) if given is None else given
+
+
 def _oversized(size: int, max_bytes: int, what: str) -> InvalidInput:
     return InvalidInput(
         f"artifact is too large: {size:,} bytes {what}, the limit is {max_bytes:,}",
-        hint="Raise max_bytes if this size is expected",
+        hint="Raise max_bytes (or MLCORE_MAX_ARTIFACT_BYTES) if this size is expected",
         field="max_bytes",
     )
 
@@ -308,7 +309,7 @@ def estimator_type(model: object) -> str:
     return "transformer" if hasattr(model, "transform") else "estimator"
 
 
-def serialize(model: object, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SerializedModel:
+def serialize(model: object, *, max_bytes: int | None = None) -> SerializedModel:
     """Turn a fitted model into bytes with the serializer that accepts it.
 
     Parameters
@@ -317,7 +318,8 @@ def serialize(model: object, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Serialize
         A fitted scikit-learn estimator or Pipeline, or an object a registered
         :class:`Serializer` accepts.
     max_bytes
-        Refuse artifacts larger than this (default 2 GiB).
+        Refuse artifacts larger than this (default: the ``max_artifact_bytes``
+        setting, 2 GiB).
 
     Raises
     ------
@@ -325,10 +327,11 @@ def serialize(model: object, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Serialize
         For objects no serializer accepts, unfitted estimators, objects skops
         cannot store (lambdas), and artifacts over ``max_bytes``.
     """
+    limit = _max_bytes(max_bytes)
     serializer = serializer_for(model)
     data = serializer.dumps(model)
-    if len(data) > max_bytes:
-        raise _oversized(len(data), max_bytes, "serialised")
+    if len(data) > limit:
+        raise _oversized(len(data), limit, "serialised")
     versions = package_versions(serializer.packages)
     kind = type(model)
     return SerializedModel(
@@ -348,7 +351,7 @@ def deserialize(
     format: str = "skops",
     *,
     trusted: Sequence[str | type] | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
 ) -> Any:
     """Rebuild a model from bytes, constructing only trusted types.
 
@@ -362,7 +365,8 @@ def deserialize(
         Types to trust beyond the defaults, by fully qualified name or as the
         type itself; name only types you have reviewed.
     max_bytes
-        Refuse artifacts larger than this, packed or unpacked (default 2 GiB).
+        Refuse artifacts larger than this, packed or unpacked (default: the
+        ``max_artifact_bytes`` setting, 2 GiB).
 
     Raises
     ------
@@ -373,10 +377,11 @@ def deserialize(
     NotFound
         For an unknown format.
     """
+    limit = _max_bytes(max_bytes)
     serializer = _serializer(format)
-    if len(data) > max_bytes:
-        raise _oversized(len(data), max_bytes, "serialised")
-    return serializer.loads(data, trusted_names(trusted), max_bytes)
+    if len(data) > limit:
+        raise _oversized(len(data), limit, "serialised")
+    return serializer.loads(data, trusted_names(trusted), limit)
 
 
 def trusted_names(trusted: Iterable[str | type] | None) -> list[str]:

@@ -50,7 +50,7 @@ from mlcore.errors import (
     UntrustedArtifact,
 )
 from mlcore.registry import capture, lifecycle
-from mlcore.registry.artifacts import DEFAULT_MAX_BYTES, deserialize, serialize, trusted_names
+from mlcore.registry.artifacts import deserialize, serialize, trusted_names
 from mlcore.registry.lifecycle import Approval, State
 from mlcore.registry.models import (
     VERSION_COLUMNS,
@@ -117,7 +117,7 @@ class Registry:
         pipeline_run: str | None = None,
         features: Sequence[str] | None = None,
         code: Sequence[object] | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_bytes: int | None = None,
     ) -> ModelVersion:
         """Store ``model`` as the next version of ``name`` (created on first use), in draft.
 
@@ -155,7 +155,8 @@ class Registry:
             Functions, modules or paths whose source is the training code
             (default: the file that called ``register``).
         max_bytes
-            Refuse artifacts larger than this.
+            Refuse artifacts larger than this (default: the ``max_artifact_bytes``
+            setting, 2 GiB).
 
         Raises
         ------
