@@ -91,4 +91,9 @@ def test_log_filters(store) -> None:
         "thing:2",
     ]
     assert [e.action for e in store.audit_log(action="access.*")] == ["access.grant"]
+    assert [e.subject for e in store.audit_log(subject="thing:1")] == ["thing:1"]
+    assert [e.action for e in store.audit_log(actor="adm*", action="access.grant")] == [
+        "access.grant"
+    ]
+    assert store.audit_log(actor="ad") == []
     assert [e.seq for e in store.audit_log(limit=2, newest_first=True)] == [5, 4]

@@ -140,25 +140,18 @@ def entries(
     limit: int | None = None,
     newest_first: bool = False,
 ) -> list[AuditEntry]:
-    """Entries filtered by exact subject (or a ``prefix*``), actor, action, time."""
-    where, params = [], []
-    if subject:
-        if subject.endswith("*"):
-            where.append("starts_with(subject, ?)")
-            params.append(subject[:-1])
+    """Entries filtered by subject, actor and action (each exact, or a ``prefix*``) and time."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("subject", subject), ("actor", actor), ("action", action)):
+        if not value:
+            continue
+        if value.endswith("*"):
+            where.append(f"starts_with({column}, ?)")
+            params.append(value[:-1])
         else:
-            where.append("subject = ?")
-            params.append(subject)
-    if actor:
-        where.append("actor = ?")
-        params.append(actor)
-    if action:
-        if action.endswith("*"):
-            where.append("starts_with(action, ?)")
-            params.append(action[:-1])
-        else:
-            where.append("action = ?")
-            params.append(action)
+            where.append(f"{column} = ?")
+            params.append(value)
     if since:
         where.append("logged_at >= ?")
         params.append(since)
