@@ -141,3 +141,24 @@ def test_entity_features_come_from_the_online_table(released, model) -> None:
         Registry(released["admin"].storage).score(
             "churn", full.select("customer"), entity_features=["customers:age"]
         )
+
+
+def test_predict_is_score_without_writing_or_logging(released, tmp_path) -> None:
+    logged = []
+
+    class Monitors:
+        def log_scoring(self, name, version, *, inputs, outputs):
+            logged.append(name)
+
+    registry = Registry(released["admin"].storage, hooks=SimpleNamespace(monitors=Monitors()))
+    files = sorted(p for p in released["admin"].path.rglob("*") if p.is_file())
+    predicted = registry.predict("churn", batch(), version=1)
+    assert (
+        logged == []
+        and sorted(p for p in released["admin"].path.rglob("*") if p.is_file()) == files
+    )
+    assert predicted.equals(registry.score("churn", batch(), out=tmp_path / "s.parquet"))
+    assert logged == ["churn"]
+    assert registry.predict("churn", batch(), passthrough=()).columns == ["prediction", "score"]
+    with pytest.raises(SignatureMismatch, match="missing column 'age'"):
+        registry.predict("churn", batch().drop("age"))

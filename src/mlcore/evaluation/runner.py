@@ -1,8 +1,8 @@
 """The steps of ``store.evals.run`` that happen before anything is recorded: :func:`assess`.
 
-Read the rows, score the version (and the production champion) on them with the
-registry's loader and :func:`mlcore.registry.signature.predict` -- the signature check
-included -- turn labels and model outputs into what
+Read the rows, score the version (and the production champion) on them with
+``store.models.predict`` -- hash-checked load and signature check included, nothing
+written or logged -- turn labels and model outputs into what
 :func:`~mlcore.evaluation.evaluate.evaluate` reads, compute drift against the training
 data with the monitoring package, and judge every rule of the policies in force. All of
 it runs outside catalog transactions; the other capabilities are reached through the
@@ -113,17 +113,23 @@ class ModelOutput:
 
 
 def model_output(
-    model: Any, signature: Any, frame: pl.DataFrame, label: str, task: str | None = None
+    models: Any,
+    record: Any,
+    frame: pl.DataFrame,
+    label: str,
+    task: str | None = None,
+    trusted: Sequence[str | type] | None = None,
 ) -> ModelOutput:
-    """Score ``frame`` with ``model`` (its ``signature`` checks the inputs)."""
-    from mlcore.registry.signature import predict
-
+    """Score ``frame`` with version ``record`` through ``models.predict`` (its signature
+    checks the inputs)."""
     if label not in frame.columns:
         raise NotFound("label column", label, candidates=frame.columns)
-    out = signature.output
+    out = record.signature.output
     resolved = task_of(out, task)
     try:
-        predictions = predict(model, frame, signature)
+        predictions = models.predict(
+            record.name, frame, version=record.version, passthrough=(), trusted=trusted
+        )
     except ValueError as exc:  # the estimator's own refusal, e.g. NaN in its inputs
         raise InvalidInput(
             f"the model could not score the evaluation rows: {str(exc).splitlines()[0]}",
@@ -238,8 +244,7 @@ def assess(
         for rule in p.policy.rules:
             needs |= rule.needs()
     frame, dataset = load_data(data, where=where, features=features)
-    loaded = models.load(record.name, record.version, trusted=trusted)
-    candidate = model_output(loaded, record.signature, frame, label, task)
+    candidate = model_output(models, record, frame, label, task, trusted)
     champion, champion_scores, champion_reason = _champion(
         models, record, frame, label, candidate, compare_champion
     )
@@ -294,8 +299,7 @@ def _champion(
     if production.signature is None:
         return production.version, None, f"{which} has no signature to score with"
     try:
-        loaded = models.load(production.name, production.version)
-        out = model_output(loaded, production.signature, frame, label)
+        out = model_output(models, production, frame, label)
     except InvalidInput as exc:
         return production.version, None, f"{which} cannot score these rows: {exc.message}"
     if (out.task, out.classes) != (candidate.task, candidate.classes):

@@ -675,6 +675,32 @@ class Registry:
 
     # -- scoring -----------------------------------------------------------------------
 
+    def predict(
+        self,
+        name: str,
+        data: Any,
+        *,
+        version: int | None = None,
+        alias: str = PRODUCTION,
+        entity_features: Sequence[str] | None = None,
+        passthrough: Sequence[str] | None = None,
+        trusted: Sequence[str | type] | None = None,
+    ) -> pl.DataFrame:
+        """Predictions of a version, writing and logging nothing: see
+        :func:`mlcore.registry.scoring.predict`."""
+        from mlcore.registry.scoring import predict
+
+        return predict(
+            self,
+            name,
+            data,
+            alias=alias,
+            version=version,
+            entity_features=entity_features,
+            passthrough=passthrough,
+            trusted=trusted,
+        )
+
     def score(
         self,
         name: str,
@@ -687,7 +713,8 @@ class Registry:
         passthrough: Sequence[str] | None = None,
         trusted: Sequence[str | type] | None = None,
     ) -> pl.DataFrame:
-        """Score a batch with a version: see :func:`mlcore.registry.scoring.score`."""
+        """Score a batch with a version (:meth:`predict`, then ``out`` written and the
+        batch logged to the model's monitor): see :func:`mlcore.registry.scoring.score`."""
         from mlcore.registry.scoring import score
 
         return score(

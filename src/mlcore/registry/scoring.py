@@ -1,11 +1,12 @@
 """Batch scoring with a registered version: the edge and batch jobs' main verb.
 
-:func:`score` resolves the version (an alias, production by default, or a
-number), loads it with its hash checked, checks the batch against the
-signature (one error naming every missing or mistyped column), optionally
-adds features from the online table by entity key, predicts (probabilities for
-classifiers), writes Parquet atomically, and hands the batch to the model's
-monitor.
+:func:`predict` resolves the version (an alias, production by default, or a
+number), loads it with its hash checked, optionally adds features from the
+online table by entity key, checks the batch against the signature (one error
+naming every missing or mistyped column) and predicts (probabilities for
+classifiers); it writes and logs nothing, which is what an evaluation wants.
+:func:`score` is :func:`predict`, then the Parquet file written atomically and
+the batch handed to the model's monitor.
 
 Loaded models are kept in-process by artifact sha256 (a few at most), so a
 job scoring many batches reads and verifies the artifact once; the version is
@@ -28,6 +29,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
     from mlcore.registry.models import ModelVersion
     from mlcore.registry.registry import Registry
 
-__all__ = ["clear_cache", "score"]
+__all__ = ["clear_cache", "predict", "score"]
 
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple[str, tuple[str, ...]], Any] = OrderedDict()
@@ -71,32 +73,33 @@ def cached_model(
     return model
 
 
-def score(
+def predict(
     registry: Registry,
     name: str,
     data: Any,
     *,
     alias: str = "production",
     version: int | None = None,
-    out: str | os.PathLike[str] | None = None,
     entity_features: Sequence[str] | None = None,
     passthrough: Sequence[str] | None = None,
     trusted: Sequence[str | type] | None = None,
 ) -> pl.DataFrame:
     """Predictions for ``data`` from version ``version`` (else the one ``alias`` points at).
 
+    Nothing is written and nothing is logged to a monitor (see :func:`score`).
+
     Parameters
     ----------
     data
         Polars, pandas or Arrow frame, or a Parquet/CSV path.
-    out
-        Write the result there as Parquet (atomically: a temporary file renamed).
     entity_features
         Feature references (``view:feature``) fetched from the online table
         for the entity keys in ``data`` before scoring.
     passthrough
         Columns copied in front of the predictions; default: every column of
         ``data`` that is not a model input (ids, keys, timestamps).
+    trusted
+        Types to trust on load beyond those the author declared.
 
     Returns
     -------
@@ -111,6 +114,56 @@ def score(
     CorruptArtifact
         The artifact was modified or is missing.
     """
+    return _predict(
+        registry, name, data, alias, version, entity_features, passthrough, trusted
+    ).outputs
+
+
+def score(
+    registry: Registry,
+    name: str,
+    data: Any,
+    *,
+    alias: str = "production",
+    version: int | None = None,
+    out: str | os.PathLike[str] | None = None,
+    entity_features: Sequence[str] | None = None,
+    passthrough: Sequence[str] | None = None,
+    trusted: Sequence[str | type] | None = None,
+) -> pl.DataFrame:
+    """:func:`predict`, then the predictions written to ``out`` and logged to the monitor.
+
+    ``out``: write the result there as Parquet (atomically: a temporary file
+    renamed). The other parameters, the result and the errors are
+    :func:`predict`'s.
+    """
+    batch = _predict(registry, name, data, alias, version, entity_features, passthrough, trusted)
+    if out is not None:
+        _write_atomically(batch.outputs, Path(out))
+    monitors = lifecycle.capability(registry._hooks, "monitors")
+    log = getattr(monitors, "log_scoring", None)
+    if log is not None:
+        log(batch.record.name, batch.record.version, inputs=batch.inputs, outputs=batch.outputs)
+    return batch.outputs
+
+
+@dataclass(frozen=True)
+class _Batch:
+    record: ModelVersion
+    inputs: pl.DataFrame  # with the online features added
+    outputs: pl.DataFrame
+
+
+def _predict(
+    registry: Registry,
+    name: str,
+    data: Any,
+    alias: str,
+    version: int | None,
+    entity_features: Sequence[str] | None,
+    passthrough: Sequence[str] | None,
+    trusted: Sequence[str | type] | None,
+) -> _Batch:
     from mlcore.frames import to_polars
     from mlcore.registry.signature import predict
 
@@ -128,14 +181,7 @@ def score(
     model = cached_model(registry, record, trusted)
     inputs = set(signature.columns)
     keep = [c for c in frame.columns if c not in inputs] if passthrough is None else passthrough
-    result = predict(model, frame, signature, passthrough=keep)
-    if out is not None:
-        _write_atomically(result, Path(out))
-    monitors = lifecycle.capability(registry._hooks, "monitors")
-    log = getattr(monitors, "log_scoring", None)
-    if log is not None:
-        log(record.name, record.version, inputs=frame, outputs=result)
-    return result
+    return _Batch(record, frame, predict(model, frame, signature, passthrough=keep))
 
 
 def _with_online_features(
