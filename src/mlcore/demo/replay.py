@@ -30,6 +30,8 @@ lasting shift.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore.demo import story, traffic
@@ -49,42 +51,23 @@ MONITOR = "flight_delays"
 #: How far back a retraining job reaches for labelled flights: as far as the first
 #: training set did (January to August), so the window slides rather than grows.
 RECENT = dt.timedelta(weeks=35)
-#: The weather columns whose shift retrains the model.
+#: The weather columns whose shift retrains the model (see monitor.toml).
 WATCHED = ("temp", "dewp", "humid")
+RULES = Path(__file__).with_name("monitor.toml")
 _WEEK = dt.timedelta(weeks=1)
 
 
 def rules(options: DemoOptions) -> list[dict[str, Any]]:
-    """The monitor's alert rules.
+    """The monitor's rules from ``monitor.toml``, their retrains sized like this run."""
+    import tomllib
 
-    ``weather_shift`` wants three breached weeks in a row, so that one warm or
-    cold week does not retrain the model, only a lasting change; it requests
-    (``trigger = "record"``) rather than runs the retrain, because the job must
-    first gather the recent labelled flights. ``delay_ranking`` watches the
-    realised ROC AUC once labels arrive: two weeks in a row below 0.62 is a
-    model ranking delays little better than the weather report would.
-    """
-    return [
-        {
-            "name": "weather_shift",
-            "statistic": "psi",
-            "columns": list(WATCHED),
-            "consecutive": 3,
-            "severity": "critical",
-            "action": {
-                "pipeline": f"{story.PIPELINE}:flight_delays",
-                "params": options.pipeline_params,
-                "trigger": "record",
-            },
-        },
-        {
-            "name": "delay_ranking",
-            "statistic": "roc_auc",
-            "threshold": 0.62,
-            "consecutive": 2,
-            "severity": "warning",
-        },
-    ]
+    table = tomllib.loads(RULES.read_text())["rules"]
+    for rule in table:
+        if "action" in rule:
+            action = rule["action"]
+            action["pipeline"] = str(RULES.parent / action["pipeline"])
+            action["params"] = {**action.get("params", {}), **options.pipeline_params}
+    return table
 
 
 def replay(
@@ -259,7 +242,11 @@ def _weeks(cast: Cast, served: dict[int, int], summary: Summary, say: Narrate) -
             }
         )
     drifted = sum(w["drift"] for w in summary.weeks)
-    say(f"   {len(summary.weeks)} weeks replayed, {drifted} with dataset-level drift")
+    often = Counter(c for w in summary.weeks for c in w["drifted_columns"]).most_common(4)
+    say(
+        f"   {len(summary.weeks)} weeks replayed, {drifted} with dataset-level drift; "
+        f"columns drifted most often: {', '.join(f'{c} ({n} weeks)' for c, n in often)}"
+    )
 
 
 def _alert_facts(alert: Alert) -> dict[str, Any]:
