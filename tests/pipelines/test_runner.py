@@ -521,6 +521,27 @@ def test_lineage_follows_the_wiring_when_outputs_are_equal(store):
     assert shas["load"]["load"] == shas["same"]["same"] == shas["same_2"]["same"]
 
 
+@step(uses_store=True)
+def fit_and_register(name: str) -> str:
+    from sklearn.linear_model import LinearRegression
+
+    run = current_run()
+    model = LinearRegression().fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+    return run.store.models.register(name, model, pipeline_run=run.run_id).ref
+
+
+def test_lineage_finds_versions_a_custom_step_registered(store):
+    @pipeline
+    def flow():
+        fit_and_register("custom")
+
+    run = store.pipelines.run(flow)
+    assert run.output("fit_and_register") == "custom/1"
+    store.models.register("custom", store.models.load("custom", 1))  # not by the run
+    (entry,) = store.pipelines.lineage(run.id).models
+    assert (entry["ref"], entry["pipeline_run"]) == ("custom/1", run.id)
+
+
 def test_a_validation_failure_keeps_its_report(store):
     from mlcore.pipelines import steps
 

@@ -216,14 +216,22 @@ class Pipelines:
         return Lineage(summary, inputs, steps, models)
 
     def _registered(self, record: RunRecord) -> list[tuple[str, int]]:
-        """(model, version) of every version the run's register steps name."""
-        found = []
+        """(model, version) of every version the run registered, by whichever step (the
+        registry records the run), then those its cached register steps reused."""
+        models = self._capability("models")
+        found = (
+            []
+            if models is None
+            else [(v.name, v.version) for v in models.search(pipeline_run=record.id)]
+        )
         for step in record.steps.values():
             ref = step.outputs.get("model_version")
             if step.step != _REGISTER or ref is None or not step.status.done:
                 continue
             value = json.loads(self.artifacts.get(ref.sha256))
-            found.append((value["model"], int(value["version"])))
+            made = (value["model"], int(value["version"]))
+            if made not in found:
+                found.append(made)
         return found
 
     def _model(self, name: str, version: int) -> dict[str, Any]:
