@@ -46,7 +46,7 @@ def _mlcore(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
 def test_options_reach_the_story(calls, capsys, tmp_path: Path) -> None:
     where = str(tmp_path / "demo")
     code, out, err = _mlcore(
-        capsys, "demo", "--fast", "--seed", "7", "--threads", "1", "--store", where, "--as", "ann"
+        capsys, "demo", "--fast", "--seed", "7", "--threads", "0", "--store", where, "--as", "ann"
     )
     assert code == 0
     (call,) = calls
@@ -54,7 +54,7 @@ def test_options_reach_the_story(calls, capsys, tmp_path: Path) -> None:
         where,
         True,
         7,
-        1,
+        None,  # 0: the libraries' default, a thread per core
         "ann",
     )
     assert err == "1. a line of the story\n"
@@ -66,7 +66,7 @@ def test_json_summary_on_stdout_and_quiet_story(calls, capsys) -> None:
     code, out, err = _mlcore(capsys, "demo", "--json", "-q")
     assert code == 0 and err == ""
     summary = json.loads(out)
-    assert calls[0]["path"] is None and calls[0]["fast"] is False
+    assert (calls[0]["path"], calls[0]["fast"], calls[0]["threads"]) == (None, False, 1)
     assert summary["production"] == 1 and summary["audit"]["verified"] is True
 
 
