@@ -13,7 +13,9 @@
 - :mod:`~mlcore.registry.scoring`: batch scoring and the in-process model cache;
 - :mod:`~mlcore.registry.schema`: the catalog tables;
 - :mod:`~mlcore.registry.artifacts`: safe serialisation (skops) with a trust
-  list, size limits, and a registry of serializers keyed by format;
+  list, size limits, and a registry of serializers keyed by format; its
+  :func:`~mlcore.registry.artifacts.reproducible` (equal models, equal bytes)
+  also serves the pipeline cache;
 - :mod:`~mlcore.registry.signature`: input/output signatures inferred from the
   training frame, checking a scoring frame against them, input examples, and
   :func:`~mlcore.registry.signature.predict`;

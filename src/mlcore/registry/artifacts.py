@@ -55,6 +55,7 @@ __all__ = [
     "deserialize",
     "estimator_type",
     "register_serializer",
+    "reproducible",
     "serialize",
     "serializer_for",
     "trusted_names",
