@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 from mlcore import names
 from mlcore.errors import InvalidInput
 from mlcore.evaluation.rules.fields import Fields, Locator, PolicyError, locator
+from mlcore.registry.models import RISK_TIERS
 
 if TYPE_CHECKING:
     from mlcore.evaluation.rules import Rule
@@ -81,9 +82,8 @@ __all__ = [
     "read_policy",
 ]
 
-#: The registry's model card risk tiers (mlcore.registry.models.RISK_TIERS; a test
-#: keeps the two equal), plus "unassessed" for versions whose card names none.
-RISK_TIERS: tuple[str, ...] = ("low", "medium", "high", "critical")
+#: Scopes and revalidation name the registry's model card risk tiers (RISK_TIERS),
+#: or "unassessed" for versions whose card names none.
 UNASSESSED = "unassessed"
 
 

@@ -7,18 +7,20 @@ missing fields, held against 0.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcore.evaluation.rules.base import Context, Outcome, Rule
+from mlcore.registry.models import ModelCard
 
 if TYPE_CHECKING:
     from mlcore.evaluation.rules.fields import Fields
 
 __all__ = ["CARD_FIELDS", "ModelCardComplete"]
 
-#: The registry's ModelCard fields (a test keeps the two equal).
-CARD_FIELDS = ("owner", "description", "intended_use", "limitations", "risk_tier")
+#: The registry's ModelCard fields.
+CARD_FIELDS = tuple(f.name for f in dataclasses.fields(ModelCard))
 
 
 @dataclass(frozen=True)
