@@ -37,6 +37,23 @@ def test_data_file_visible_only_once_recorded(store) -> None:
     assert not list((store.path / "data" / "features").glob(".tmp-*"))
 
 
+def test_a_file_written_by_the_caller_is_finalized_or_removed(store) -> None:
+    files = store.storage.files
+    written = files.write_with("datasets", lambda path: _frame(7).write_parquet(path))
+    assert written.rows == 7 and (store.path / written.path).exists()
+    assert written.sha256 == hashlib.sha256((store.path / written.path).read_bytes()).hexdigest()
+
+    def fails(path: Path) -> None:
+        path.write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        files.write_with("datasets", fails)
+    assert [p.name for p in (store.path / "data" / "datasets").iterdir()] == [
+        Path(written.path).name
+    ]
+
+
 def test_snapshots_and_retirement(store) -> None:
     storage = store.storage
     with storage.transaction() as tx:

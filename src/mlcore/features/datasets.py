@@ -101,13 +101,7 @@ def parquet_bytes(frame: pl.DataFrame) -> bytes:
 
 
 def _write(storage: Storage, content: bytes) -> DataFile:
-    tmp = storage.files.temp_path("datasets")
-    try:
-        tmp.write_bytes(content)
-        return storage.files.finalize(tmp)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    return storage.files.write_with("datasets", lambda path: path.write_bytes(content))
 
 
 def save(

@@ -55,13 +55,12 @@ def write_pack(storage: Storage, outputs: Mapping[str, bytes]) -> DataFile:
         {"sha256": shas, "data": [outputs[s] for s in shas]},
         schema={"sha256": pl.String, "data": pl.Binary},
     )
-    tmp = storage.files.temp_path(KIND)
-    try:
-        table.write_parquet(tmp, compression="uncompressed", row_group_size=1, statistics=True)
-        return storage.files.finalize(tmp)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    return storage.files.write_with(
+        KIND,
+        lambda path: table.write_parquet(
+            path, compression="uncompressed", row_group_size=1, statistics=True
+        ),
+    )
 
 
 def read_pack_file(file: str | os.PathLike[str], sha256: str) -> bytes | None:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,25 +111,33 @@ class DataFiles:
             schema=schema,
         )
 
+    def write_with(self, kind: str, writer: Callable[[Path], object]) -> DataFile:
+        """``writer(path)`` writes a Parquet file of ``kind`` at a temporary path, which
+        is then finalized; if anything fails the temporary file is removed."""
+        tmp = self.temp_path(kind)
+        try:
+            writer(tmp)
+            return self.finalize(tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
     def write(self, data: Any, kind: str, *, row_group_size: int | None = None) -> DataFile:
         """Write a Polars DataFrame or Arrow table as a new immutable Parquet file."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        tmp = self.temp_path(kind)
-        try:
-            table = data if isinstance(data, pa.Table) else data.to_arrow()
-            pq.write_table(
+        table = data if isinstance(data, pa.Table) else data.to_arrow()
+        return self.write_with(
+            kind,
+            lambda path: pq.write_table(
                 table,
-                tmp,
+                path,
                 compression="zstd",
                 row_group_size=row_group_size or 1_048_576,
                 write_statistics=True,
-            )
-            return self.finalize(tmp)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            ),
+        )
 
     def verify(self, datafile: DataFile) -> None:
         """Raise CorruptArtifact when a file's bytes no longer match the manifest."""
