@@ -34,6 +34,9 @@ def test_a_time_without_zone_is_refused_as_such() -> None:
 
 
 def test_assignments() -> None:
-    assert parse_assignments(["a=1", " b =x=y"]) == {"a": "1", "b": "x=y"}
-    with pytest.raises(InvalidInput, match="--param 'a' is not KEY=VALUE"):
-        parse_assignments(["a"])
+    assert parse_assignments(["a=1", " b =x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    assert parse_assignments(None) == {}
+    for bad in ("seed", "=1"):
+        with pytest.raises(InvalidInput, match=f"--key '{bad}' is not KEY=VALUE") as caught:
+            parse_assignments([bad], "--key")
+        assert caught.value.field == "--key"

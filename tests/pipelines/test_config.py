@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlcore.errors import InvalidInput, NotFound
-from mlcore.pipelines import InputFile, Parameter, parse_assignments, pipeline, read_config, step
+from mlcore.pipelines import InputFile, Parameter, pipeline, read_config, step
 from mlcore.pipelines.config import REQUIRED, coerce, parameters_of, resolve_params
 
 
@@ -100,9 +100,7 @@ def test_float_text_round_trips(x):
 def test_precedence_default_then_config_then_overrides(tmp_path):
     config = tmp_path / "params.toml"
     config.write_text('test_size = 0.4\nseed = 7\ncolumns = ["a"]\n')
-    values = resolve_params(
-        DECLARED, config=read_config(config), overrides=parse_assignments(["seed=9"])
-    )
+    values = resolve_params(DECLARED, config=read_config(config), overrides={"seed": "9"})
     assert values["test_size"] == 0.4
     assert values["seed"] == 9
     assert values["columns"] == ["a"]
@@ -133,12 +131,6 @@ def test_a_required_parameter_without_value_is_named():
 
     with pytest.raises(InvalidInput, match="parameter 'path' has no default and no value"):
         resolve_params(parameters_of(needs), pipeline="needs")
-
-
-def test_parse_assignments_and_its_errors():
-    assert parse_assignments(["a=1", " b =x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
-    with pytest.raises(InvalidInput, match="parameter assignment 'seed' has no '='"):
-        parse_assignments(["seed"])
 
 
 def test_read_config_errors_name_the_file(tmp_path):

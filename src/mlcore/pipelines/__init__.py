@@ -38,7 +38,7 @@ from mlcore.pipelines.cache import (
     DirectoryArtifactStore,
     MemoryArtifactStore,
 )
-from mlcore.pipelines.config import Parameter, parse_assignments, read_config
+from mlcore.pipelines.config import Parameter, read_config
 from mlcore.pipelines.context import RunContext, current_run
 from mlcore.pipelines.executor import resume_run, run_pipeline
 from mlcore.pipelines.feature_inputs import FeatureSnapshot, SavedDataset
@@ -92,7 +92,6 @@ __all__ = [
     "code_fingerprint",
     "current_run",
     "load_pipeline",
-    "parse_assignments",
     "pipeline",
     "read_config",
     "resume_run",

@@ -1,7 +1,8 @@
 """Pipeline parameters: declared with defaults, overridden by TOML and ``--param``.
 
 Precedence, lowest first: the default in the pipeline's signature, a TOML
-config file (top-level keys are parameter names), then ``--param k=v`` pairs.
+config file (top-level keys are parameter names), then overrides such as the
+CLI's ``--param k=v`` pairs.
 Text values are converted to the parameter's annotated type (or its default's
 type). A value that does not convert and an unknown name are both InvalidInput
 (usage errors, exit code 2) naming the parameter; an unknown name suggests the
@@ -11,7 +12,7 @@ Examples
 --------
 >>> def flow(path: str = "data.parquet", test_size: float = 0.2, seed: int = 0): ...
 >>> declared = parameters_of(flow)
->>> resolve_params(declared, overrides=parse_assignments(["test_size=0.3"]))
+>>> resolve_params(declared, overrides={"test_size": "0.3"})  # --param test_size=0.3
 {'path': 'data.parquet', 'test_size': 0.3, 'seed': 0}
 >>> resolve_params(declared, overrides={"test_sise": "0.3"}, pipeline="flow")
 Traceback (most recent call last):
@@ -27,7 +28,7 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,6 @@ __all__ = [
     "Parameter",
     "coerce",
     "parameters_of",
-    "parse_assignments",
     "read_config",
     "record_params",
     "resolve_params",
@@ -109,23 +109,6 @@ def _evaluate(annotation: Any, func: Callable[..., Any]) -> Any:
         except Exception:
             return None
     return annotation
-
-
-def parse_assignments(items: Iterable[str]) -> dict[str, str]:
-    """Split ``["k=v", ...]`` (from ``--param``) into a dict of raw text.
-
-    >>> parse_assignments(["a=1", "where=x=y"])
-    {'a': '1', 'where': 'x=y'}
-    """
-    result = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InvalidInput(
-                f"parameter assignment '{item}' has no '='", hint="Write --param name=value"
-            )
-        result[name.strip()] = value
-    return result
 
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
