@@ -70,7 +70,9 @@ def test_the_retrained_version_was_evaluated_against_the_champion(demo) -> None:
     assert rules["no-regression"].value is not None
     first, retrained = (store.features.dataset("flight_delays", v) for v in (1, 2))
     assert retrained.created_at > first.created_at
-    assert summary.versions[1]["evaluation"]["verdict"] == evaluation.verdict
+    facts = summary.versions[1]["evaluation"]
+    assert facts["verdict"] == evaluation.verdict
+    assert facts["champion"]["version"] == 1 and 0.5 < facts["champion"]["roc_auc"] < 1
     assert summary.versions[1]["alert"] == summary.alerts[0]["id"]
 
 

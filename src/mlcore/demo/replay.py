@@ -204,9 +204,11 @@ def _retrain(
     if evaluation is None:
         say(f"   the retrain did not produce an evaluated version ({done.action_status})")
     else:
+        champion = evaluation.get("champion") or {}
         say(
-            f"   {MODEL}/{facts['version']}: held-out ROC AUC {evaluation['roc_auc']} against "
-            f"the champion on the same flights: {evaluation['verdict']}"
+            f"   {MODEL}/{facts['version']}: held-out ROC AUC {evaluation['roc_auc']}, champion "
+            f"v{champion.get('version')} {champion.get('roc_auc')} on the same flights: "
+            f"{evaluation['verdict']}"
         )
         if evaluation["verdict"] == "pass":
             reason = f"retrained on recent weather after alert {alert.id}"

@@ -308,6 +308,12 @@ def version_facts(store: Store, result: Any) -> dict[str, Any]:
             "ece": round(latest.metrics["ece"], 4),
             "rules": {r.rule: r.effective for r in latest.rules},
         }
+        for delta in (latest.results.get("comparison") or {}).get("deltas", []):
+            if delta["metric"] == "roc_auc":
+                facts["evaluation"]["champion"] = {
+                    "version": latest.champion,
+                    "roc_auc": round(delta["champion"]["value"], 4),
+                }
     return facts
 
 
@@ -402,8 +408,6 @@ def _wrap_up(store: Store, summary: Summary, say: Narrate) -> None:
         if "version" in facts:
             facts["state"] = store.models.get(MODEL, facts["version"]).state
     verification = store.verify_audit()
-    summary.audit = {"entries": len(store.audit_log()), "verified": bool(verification.ok)}
-    say(
-        f"   audit chain: {summary.audit['entries']} entries, "
-        + ("verified" if verification.ok else "NOT verified")
-    )
+    summary.audit = {"entries": verification.checked, "verified": verification.ok}
+    verdict = "verified" if verification.ok else f"NOT verified: {verification.problem}"
+    say(f"   audit chain: {verification.checked} entries, {verdict}")

@@ -71,12 +71,13 @@ class Summary:
         )
         for w in self.weeks:
             psi = "/".join(_number(w["psi"][c], 2) for c in ("temp", "dewp", "humid"))
-            out.write(
+            line = (
                 f"{w['week']:>4}  {w['from']}  {w['flights']:>7}  "
                 f"{'v' + str(w['served_by']) if w['served_by'] else '-':>5}  "
                 f"{'yes' if w['drift'] else 'no':>5}  {psi:>21}  "
-                f"{_number(w['roc_auc'], 3):>7}  {', '.join(w['alerts'])}\n"
+                f"{_number(w['roc_auc'], 3):>7}  {', '.join(w['alerts'])}"
             )
+            out.write(line.rstrip() + "\n")
         out.write("\n")
         for a in self.alerts:
             out.write(
