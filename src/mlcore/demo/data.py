@@ -10,7 +10,7 @@ The CSV's dates, hours and ``hhmm`` times are local New York times. They are
 converted to UTC naming the zone, :data:`ZONE`; in the repeated hour of the
 autumn clock change the first occurrence is daylight time, the second standard
 time (weather), and a flight scheduled in that hour is taken at its first
-occurrence. The packages' own ``time_hour`` column (UTC) agrees with this
+occurrence. The package's own ``time_hour`` column (UTC) agrees with this
 conversion; the tests check it.
 
 Examples
