@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import textwrap
-import types
 from pathlib import Path
 
 import pytest
@@ -20,33 +19,7 @@ from mlcore.pipelines import (
     step,
 )
 
-# Call counts live in a namespace object: plain module data (a dict, a list)
-# would enter the steps' cache keys and change them on every call.
-calls = types.SimpleNamespace(load=0, double=0, label=0, stamp=0, total=0)
-
-
-@step
-def load(n: int) -> list:
-    calls.load += 1
-    return list(range(n))
-
-
-@step
-def double(values: list) -> list:
-    calls.double += 1
-    return [2 * v for v in values]
-
-
-@step
-def total(values: list) -> int:
-    calls.total += 1
-    return sum(values)
-
-
-@step
-def label(name: str) -> str:
-    calls.label += 1
-    return name.upper()
+from ._counting import HELPER_FLOW, calls, double, label, load, reset_calls, statuses, total
 
 
 @pipeline
@@ -56,13 +29,8 @@ def numbers(n: int = 3, name: str = "x"):
 
 
 @pytest.fixture(autouse=True)
-def reset_calls():
-    for field in vars(calls):
-        setattr(calls, field, 0)
-
-
-def statuses(result) -> dict[str, str]:
-    return {name: str(s.status) for name, s in result.steps.items()}
+def _counting_from_zero():
+    reset_calls()
 
 
 def test_a_rerun_hits_the_cache_and_says_so(stores):
@@ -162,26 +130,6 @@ def test_a_new_feature_snapshot_misses(stores):
     assert moved.steps["features"].inputs == {"snapshot": "manifest-2"}
 
 
-HELPER_FLOW = """
-from mlcore.pipelines import pipeline, step
-
-def scale(values):
-    return [v * 10 for v in values]
-
-@step
-def make(n: int) -> list:
-    return list(range(n))
-
-@step
-def scaled(values: list) -> list:
-    return scale(values)
-
-@pipeline
-def flow(n: int = 3):
-    scaled(make(n))
-"""
-
-
 def test_editing_a_called_helper_misses(stores, write_module):
     path = write_module("helper_flow", textwrap.dedent(HELPER_FLOW))
     first = load_pipeline(path).run(**stores)
@@ -239,89 +187,62 @@ def test_records_chain_outputs_to_inputs(stores):
 # ---------------------------------------------------------- failure and resume
 
 
-def broken_flow(flag):
-    @step
-    def source() -> list:
-        return [1, 2, 3]
-
-    @step
-    def fragile(values: list, flag: str) -> list:
-        if Path(flag).read_text() == "fail":
-            raise RuntimeError("the model server is down")
-        return values
-
-    @step
-    def after(values: list) -> int:
-        return len(values)
-
-    @step
-    def independent(values: list) -> int:
-        return sum(values)
-
-    @pipeline
-    def flow(flag: str = str(flag)):
-        values = source()
-        after(fragile(values, flag))
-        independent(values)
-
-    return flow
-
-
-def test_a_failure_stops_only_its_dependents_and_resume_finishes(tmp_path, stores):
+def test_a_failure_stops_only_its_dependents_and_resume_finishes(tmp_path, stores, flow):
     flag = tmp_path / "flag"
     flag.write_text("fail")
-    flow = broken_flow(flag)
-    failed = flow.run(**stores)
+    breakable = flow("breakable")
+    failed = breakable.run({"flag": str(flag)}, **stores)
     assert failed.status is RunStatus.FAILED
     assert statuses(failed) == {
-        "source": "succeeded",
+        "source_rows": "succeeded",
         "fragile": "failed",
-        "after": "skipped",
-        "independent": "succeeded",
+        "count_rows": "skipped",
+        "sum_rows": "succeeded",
     }
     error = failed.steps["fragile"].error
     assert (error.type, error.message) == ("RuntimeError", "the model server is down")
     assert 'raise RuntimeError("the model server is down")' in error.traceback
-    assert failed.steps["after"].note == "upstream step 'fragile' failed"
+    assert failed.steps["count_rows"].note == "upstream step 'fragile' failed"
     assert stores["runs"].get_run(failed.id) == failed.record
 
     flag.write_text("ok")
     runs = DirectoryRunStore(stores["runs"].root)  # as a new process would see it
-    resumed = flow.resume(failed.id, artifacts=stores["artifacts"], runs=runs)
+    resumed = breakable.resume(failed.id, artifacts=stores["artifacts"], runs=runs)
     assert resumed.status is RunStatus.SUCCEEDED
     assert resumed.record.resumed_from == failed.id
     assert statuses(resumed) == {
-        "source": "cached",
+        "source_rows": "cached",
         "fragile": "succeeded",
-        "after": "succeeded",
-        "independent": "cached",
+        "count_rows": "succeeded",
+        "sum_rows": "cached",
     }
-    assert resumed.steps["source"].note == f"resumed: outputs of run {failed.id}"
-    assert resumed.steps["source"].outputs == failed.steps["source"].outputs
-    assert resumed.output("after") == 3
+    assert resumed.steps["source_rows"].note == f"resumed: outputs of run {failed.id}"
+    assert resumed.steps["source_rows"].outputs == failed.steps["source_rows"].outputs
+    assert resumed.output("count_rows") == 3
 
     with pytest.raises(InvalidInput, match="succeeded; there is nothing to resume"):
-        flow.resume(resumed.id, artifacts=stores["artifacts"], runs=runs)
-    with pytest.raises(InvalidInput, match="is of pipeline 'flow', not 'numbers'"):
+        breakable.resume(resumed.id, artifacts=stores["artifacts"], runs=runs)
+    with pytest.raises(InvalidInput, match="is of pipeline 'breakable', not 'numbers'"):
         numbers.resume(failed.id, artifacts=stores["artifacts"], runs=runs)
     with pytest.raises(NotFound, match="run 'nope' not found"):
-        flow.resume("nope", artifacts=stores["artifacts"], runs=runs)
+        breakable.resume("nope", artifacts=stores["artifacts"], runs=runs)
 
 
-def test_resume_reuses_outputs_even_after_their_code_changed(tmp_path, stores):
+def test_resume_reuses_outputs_even_after_their_code_changed(tmp_path, stores, flow):
     flag = tmp_path / "flag"
     flag.write_text("fail")
-    failed = broken_flow(flag).run(**stores)
+    failed = flow("breakable").run({"flag": str(flag)}, **stores)
 
     @step
-    def source() -> list:  # now different code: would be a cache miss
+    def source_rows(n: int) -> list:  # now different code: would be a cache miss
         return [9, 9]
 
     flag.write_text("ok")
-    flow = broken_flow(flag)
-    flow.nodes["source"] = flow.nodes["source"].__class__("source", source, {})
-    resumed = flow.resume(failed.id, **stores)
-    assert resumed.output("after") == 3
+    breakable = flow("breakable")
+    node = breakable.nodes["source_rows"]
+    breakable.nodes["source_rows"] = node.__class__("source_rows", source_rows, node.inputs)
+    resumed = breakable.resume(failed.id, **stores)
+    assert resumed.output("count_rows") == 3
 
 
 def test_an_interrupted_run_leaves_a_consistent_record():

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import types
 from pathlib import Path
 
 import polars as pl
@@ -26,28 +25,10 @@ from mlcore.pipelines import (
 )
 from mlcore.pipelines.workers import StoredInput
 
+from ._counting import HELPER_FLOW, calls, double, load, reset_calls, statuses, total
+
 # The evaluation capability, where this mlcore has it (lineage then lists evaluations).
 HAS_EVALS = importlib.util.find_spec("mlcore.evaluation.evaluations") is not None
-
-calls = types.SimpleNamespace(load=0, double=0, total=0)
-
-
-@step
-def load(n: int) -> list:
-    calls.load += 1
-    return list(range(n))
-
-
-@step
-def double(values: list) -> list:
-    calls.double += 1
-    return [2 * v for v in values]
-
-
-@step
-def total(values: list) -> int:
-    calls.total += 1
-    return sum(values)
 
 
 @pipeline
@@ -56,13 +37,8 @@ def numbers(n: int = 3):
 
 
 @pytest.fixture(autouse=True)
-def reset_calls():
-    for name in vars(calls):
-        setattr(calls, name, 0)
-
-
-def statuses(result) -> dict[str, str]:
-    return {name: str(s.status) for name, s in result.steps.items()}
+def _counting_from_zero():
+    reset_calls()
 
 
 # ------------------------------------------------------------------ records and cache
@@ -111,26 +87,6 @@ def test_a_parameter_change_misses_only_the_steps_it_reaches(store):
     assert again.output("total") == 12
     back = store.pipelines.run(numbers, {"n": 3})
     assert set(statuses(back).values()) == {"cached"}
-
-
-HELPER_FLOW = """
-from mlcore.pipelines import pipeline, step
-
-def scale(values):
-    return [v * 10 for v in values]
-
-@step
-def make(n: int) -> list:
-    return list(range(n))
-
-@step
-def scaled(values: list) -> list:
-    return scale(values)
-
-@pipeline
-def flow(n: int = 3):
-    scaled(make(n))
-"""
 
 
 def test_editing_a_called_helper_misses(store, write_module):
