@@ -27,7 +27,7 @@ is wider (conservative), of a larger one narrower (more alerts).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -89,6 +89,10 @@ class Calibration:
     quantile: float
     seed: int
     null: dict[str, dict[str, np.ndarray]]
+    # Thresholds are asked for on every window of every report: compute each once.
+    _thresholds: dict[tuple[str, str], float] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def replicates(self) -> int:
@@ -106,8 +110,12 @@ class Calibration:
 
     def threshold(self, column: str, statistic: str) -> float:
         """The ``quantile`` of the statistic's null distribution."""
-        scores = self._scores(column, statistic)
-        return float(np.quantile(scores, self.quantile)) if len(scores) else float("nan")
+        key = (column, statistic)
+        if key not in self._thresholds:
+            scores = self._scores(column, statistic)
+            found = float(np.quantile(scores, self.quantile)) if len(scores) else float("nan")
+            self._thresholds[key] = found
+        return self._thresholds[key]
 
     def pvalue(self, column: str, statistic: str, value: float) -> float:
         """Share of null scores at least as large as ``value`` (with the +1 rule)."""
