@@ -34,18 +34,17 @@ from mlcore.errors import InvalidInput, NotFound
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["UTC_DTYPE", "ensure_utc", "read_path", "to_polars"]
+__all__ = ["UTC_DTYPE", "ensure_utc", "file_format", "read_path", "to_polars"]
 
 UTC_DTYPE = "Datetime(time_unit='us', time_zone='UTC')"
 _PARQUET = {".parquet", ".pq", ".parq"}
-_CSV = {".csv", ".tsv", ".txt"}
+_CSV = {".csv", ".tsv"}
 _ZONE_SUFFIX = r"(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
-def read_path(path: str | os.PathLike[str], *, what: str = "data") -> pl.DataFrame:
-    """Read a Parquet or CSV file (by content for Parquet, by suffix for CSV)."""
-    import polars as pl
-
+def file_format(path: str | os.PathLike[str], *, what: str = "data") -> str:
+    """``"parquet"`` (known by its content), ``"csv"`` or ``"tsv"`` (by suffix), or an error
+    saying why ``path`` is none of them."""
     p = Path(path)
     if not p.exists():
         raise NotFound("file", str(p), hint="Check the path")
@@ -53,21 +52,30 @@ def read_path(path: str | os.PathLike[str], *, what: str = "data") -> pl.DataFra
         raise InvalidInput(f"{what} {p} is a folder, not a file", hint="Name a Parquet or CSV file")
     with open(p, "rb") as f:
         magic = f.read(4)
+    suffix = p.suffix.lower()
     if magic == b"PAR1":
-        try:
-            return pl.read_parquet(p)
-        except Exception as exc:  # a torn or foreign file
-            raise InvalidInput(f"{what} {p} is not a readable Parquet file ({exc})") from None
-    if p.suffix.lower() in _PARQUET:
+        return "parquet"
+    if suffix in _PARQUET:
         raise InvalidInput(f"{what} {p} is not a Parquet file (wrong magic bytes)")
-    if p.suffix.lower() in _CSV:
-        try:
-            return pl.read_csv(
-                p, separator="\t" if p.suffix.lower() == ".tsv" else ",", try_parse_dates=True
-            )
-        except Exception as exc:
-            raise InvalidInput(f"{what} {p} is not a readable CSV file ({exc})") from None
+    if suffix in _CSV:
+        return suffix[1:]
     raise InvalidInput(f"{what} {p} is neither Parquet nor CSV", hint="Use a .parquet or .csv file")
+
+
+def read_path(path: str | os.PathLike[str], *, what: str = "data") -> pl.DataFrame:
+    """Read a Parquet or CSV file (see :func:`file_format`)."""
+    import polars as pl
+
+    kind = file_format(path, what=what)
+    if kind == "parquet":
+        try:
+            return pl.read_parquet(path)
+        except Exception as exc:  # a torn or foreign file
+            raise InvalidInput(f"{what} {path} is not a readable Parquet file ({exc})") from None
+    try:
+        return pl.read_csv(path, separator="\t" if kind == "tsv" else ",", try_parse_dates=True)
+    except Exception as exc:
+        raise InvalidInput(f"{what} {path} is not a readable CSV file ({exc})") from None
 
 
 def to_polars(data: Any, *, what: str = "data") -> pl.DataFrame:
@@ -81,11 +89,16 @@ def to_polars(data: Any, *, what: str = "data") -> pl.DataFrame:
     if isinstance(data, (str, os.PathLike)):
         return read_path(data, what=what)
     module = type(data).__module__.split(".")[0]
-    if module == "pandas":
-        return pl.from_pandas(data)
-    if module == "pyarrow" or hasattr(data, "__arrow_c_stream__"):
-        out = pl.from_arrow(data)
-        return out if isinstance(out, pl.DataFrame) else out.to_frame()
+    try:
+        if module == "pandas":
+            return pl.from_pandas(data)
+        if module == "pyarrow":
+            out = pl.from_arrow(data)
+            return out if isinstance(out, pl.DataFrame) else out.to_frame()
+        if hasattr(data, "__arrow_c_stream__"):  # from_arrow would read it as one struct column
+            return pl.DataFrame(data)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"cannot read {what}: {exc}") from None
     raise InvalidInput(
         f"{what} is a {type(data).__name__}, not a frame",
         hint="Pass a Polars, pandas or Arrow frame, or a path to a Parquet or CSV file",

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import Conflict, InvalidInput, NotFound, closest
+from mlcore.errors import Conflict, InvalidInput, closest
 from mlcore.features.definitions import Definition, polars_dtype
-from mlcore.frames import ensure_utc, to_polars
+from mlcore.frames import ensure_utc, file_format, to_polars
 
 if TYPE_CHECKING:
     import polars as pl
@@ -207,28 +207,18 @@ def validate(
 
 
 def _path_chunks(path: Path) -> tuple[Iterator[pl.DataFrame], int | None]:
-    """Stream a Parquet (by content) or CSV (by suffix) file; other files are refused."""
+    """Stream a Parquet or CSV file (see :func:`mlcore.frames.file_format`)."""
     import polars as pl
     import pyarrow.parquet as pq
 
-    if not path.exists():
-        raise NotFound("file", str(path), hint="Check the path")
-    if path.is_dir():
-        raise InvalidInput(f"{path} is a folder, not a file", hint="Name a Parquet or CSV file")
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if magic == b"PAR1":
+    kind = file_format(path, what="data")
+    if kind == "parquet":
         try:
             total = pq.read_metadata(path).num_rows
         except Exception as exc:  # a torn or foreign file
             raise InvalidInput(f"{path} is not a readable Parquet file ({exc})") from None
         return pl.scan_parquet(path).collect_batches(chunk_size=CHUNK_ROWS), total
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq", ".parq"):
-        raise InvalidInput(f"{path} is not a Parquet file (wrong magic bytes)")
-    if suffix not in (".csv", ".tsv"):
-        raise InvalidInput(f"{path} is neither Parquet nor CSV", hint="Use a .parquet or .csv file")
-    scan = pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",", try_parse_dates=True)
+    scan = pl.scan_csv(path, separator="\t" if kind == "tsv" else ",", try_parse_dates=True)
     return scan.collect_batches(chunk_size=CHUNK_ROWS), None
 
 

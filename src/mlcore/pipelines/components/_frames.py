@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput, NotFound
+from mlcore.frames import to_polars
 
 if TYPE_CHECKING:
     import polars as pl
 
 
 def as_polars(frame: Any, *, allow_empty: bool = False) -> pl.DataFrame:
-    """Return ``frame`` as an eager Polars DataFrame.
-
-    Accepts a Polars DataFrame or LazyFrame, a pandas DataFrame, a PyArrow table or
-    any object exporting ``__arrow_c_stream__``, or a path to a Parquet or CSV file.
+    """Return ``frame`` as an eager Polars DataFrame: anything
+    :func:`mlcore.frames.to_polars` accepts, with at least one row unless ``allow_empty``.
 
     >>> import polars as pl
     >>> as_polars(pl.DataFrame({"x": [1, 2]})).shape
@@ -32,52 +30,10 @@ def as_polars(frame: Any, *, allow_empty: bool = False) -> pl.DataFrame:
     ...
     mlcore.errors.InvalidInput: the frame has no rows. Pass a frame with at least one row.
     """
-    import polars as pl
-
-    if isinstance(frame, pl.LazyFrame):
-        frame = frame.collect()
-    elif isinstance(frame, str | Path):
-        frame = _read_path(Path(frame))
-    elif not isinstance(frame, pl.DataFrame):
-        frame = _convert(frame)
+    frame = to_polars(frame, what="frame")
     if not allow_empty and frame.height == 0:
         raise InvalidInput("the frame has no rows", hint="Pass a frame with at least one row")
     return frame
-
-
-def _read_path(path: Path) -> pl.DataFrame:
-    import polars as pl
-
-    if not path.exists():
-        raise NotFound("file", str(path))
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pl.read_parquet(path)
-    if suffix == ".csv":
-        return pl.read_csv(path, try_parse_dates=True)
-    raise InvalidInput(
-        f"cannot read {path}: unknown file type '{suffix}'",
-        hint="Pass a .parquet or .csv file, or a frame",
-    )
-
-
-def _convert(frame: Any) -> pl.DataFrame:
-    import polars as pl
-
-    module = type(frame).__module__.split(".")[0]
-    try:
-        if module == "pandas":
-            return pl.from_pandas(frame)
-        if module == "pyarrow" or hasattr(frame, "__arrow_c_stream__"):
-            converted = pl.DataFrame(frame)
-            if isinstance(converted, pl.DataFrame):
-                return converted
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"cannot read the frame: {exc}") from exc
-    raise InvalidInput(
-        f"expected a frame, got {type(frame).__name__}",
-        hint="Pass a Polars, pandas or Arrow frame, or a path to a Parquet or CSV file",
-    )
 
 
 def require_columns(frame: pl.DataFrame, columns: Iterable[str], *, kind: str = "column") -> None:
