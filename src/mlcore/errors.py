@@ -34,6 +34,7 @@ __all__ = [
     "TamperDetected",
     "UntrustedArtifact",
     "closest",
+    "did_you_mean",
 ]
 
 # Exit codes, one place (STYLE.md): 0 ok, 1 a check failed, 2 usage, 3 not found,
@@ -57,6 +58,18 @@ def closest(name: str, candidates: Iterable[str]) -> str | None:
     """
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str], otherwise: str | None = None) -> str | None:
+    """The hint for a name that matches nothing: the closest candidate, else ``otherwise``.
+
+    >>> did_you_mean("wether", ["weather", "planes"])
+    "Did you mean 'weather'?"
+    >>> did_you_mean("xyz", ["weather", "planes"], "Views: weather, planes")
+    'Views: weather, planes'
+    """
+    near = closest(name, candidates)
+    return f"Did you mean '{near}'?" if near else otherwise
 
 
 class MlcoreError(Exception):
@@ -121,8 +134,7 @@ class NotFound(MlcoreError):
         self.kind = kind
         self.name = name
         if hint is None:
-            near = closest(str(name), candidates)
-            hint = f"Did you mean '{near}'?" if near else None
+            hint = did_you_mean(str(name), candidates)
         super().__init__(f"{kind} '{name}' not found", hint=hint)
 
 

@@ -29,7 +29,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import InvalidInput, NotFound
+from mlcore.errors import InvalidInput, NotFound, did_you_mean
 
 if TYPE_CHECKING:
     import polars as pl
@@ -116,13 +116,10 @@ def ensure_utc(
     import polars as pl
 
     if column not in frame.columns:
-        from mlcore.errors import closest
-
-        near = closest(column, frame.columns)
         raise InvalidInput(
             f"{what} has no column '{column}'",
             field=column,
-            hint=f"Did you mean '{near}'?" if near else f"Its columns: {', '.join(frame.columns)}",
+            hint=did_you_mean(column, frame.columns, f"Its columns: {', '.join(frame.columns)}"),
         )
     dtype = frame.schema[column]
     col = pl.col(column)

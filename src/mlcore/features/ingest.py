@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import Conflict, InvalidInput, closest
+from mlcore.errors import Conflict, InvalidInput, did_you_mean
 from mlcore.features.definitions import Definition, polars_dtype
 from mlcore.frames import ensure_utc, file_format, to_polars
 
@@ -160,12 +160,15 @@ def validate(
     required = [*keys, *times, *view.features]
     missing = [c for c in required if c not in frame.columns]
     if missing:
-        near = closest(missing[0], [c for c in frame.columns if c not in required])
         raise InvalidInput(
             f"view {view.name}: the batch has no column '{missing[0]}'"
             + (f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""),
             field=missing[0],
-            hint=f"Did you mean '{near}'?" if near else f"Its columns: {', '.join(frame.columns)}",
+            hint=did_you_mean(
+                missing[0],
+                [c for c in frame.columns if c not in required],
+                f"Its columns: {', '.join(frame.columns)}",
+            ),
         )
     ignored = [c for c in frame.columns if c not in required]
     frame = frame.select(required)

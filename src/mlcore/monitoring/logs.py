@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlcore.errors import InvalidInput, NotFound, closest
+from mlcore.errors import InvalidInput, NotFound, did_you_mean
 from mlcore.monitoring.performance import ClassificationWindow
 from mlcore.monitoring.summary import WindowSummary, merge_all
 from mlcore.monitoring.windows import Increment, WindowSpec
@@ -99,13 +99,12 @@ def prepare_batch(
         ("prediction", monitor.prediction),
     ):
         if name is not None and name not in frame.columns:
-            near = closest(name, frame.columns)
             raise NotFound(
                 f"{role} column",
                 name,
-                hint=f"Did you mean '{near}'?"
-                if near
-                else f"The batch has: {', '.join(frame.columns)}",
+                hint=did_you_mean(
+                    name, frame.columns, f"The batch has: {', '.join(frame.columns)}"
+                ),
             )
     if when is not None:
         frame = ensure_utc(frame, when, what="batch")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from mlcore.errors import InvalidInput, NotFound, closest
+from mlcore.errors import InvalidInput, NotFound, did_you_mean
 from mlcore.monitoring._frames import Kind, check_kind, kind_of, run_tasks, to_table
 from mlcore.monitoring.layout import CategoricalLayout, ColumnLayout, NumericLayout, fingerprint
 from mlcore.monitoring.moments import merge_moments, new_moments
@@ -196,14 +196,13 @@ class ReferenceProfile:
         present = set(table.column_names)
         missing = [name for name in self.layouts if name not in present]
         if missing:
-            near = closest(missing[0], sorted(present - set(self.layouts)))
             raise NotFound(
                 "column",
                 ", ".join(missing),
-                hint=(
-                    f"Did you mean '{near}'?"
-                    if near
-                    else "The batch must hold every profiled column"
+                hint=did_you_mean(
+                    missing[0],
+                    sorted(present - set(self.layouts)),
+                    "The batch must hold every profiled column",
                 ),
             )
         for name, layout in self.layouts.items():

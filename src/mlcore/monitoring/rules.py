@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlcore.errors import InvalidInput, NotFound, closest
+from mlcore.errors import InvalidInput, NotFound, did_you_mean
 from mlcore.monitoring.calibration import CALIBRATED
 from mlcore.monitoring.report import DEFAULT_THRESHOLDS, STATISTICS
 from mlcore.monitoring.timeline import WindowReport
@@ -197,10 +197,9 @@ def _rule(
     where = f"rule '{name}'"
     for key in data:
         if key not in _KEYS:
-            near = closest(key, _KEYS)
             raise InvalidInput(
                 f"{where} has an unknown setting '{key}'",
-                hint=f"Did you mean '{near}'?" if near else f"Settings: {', '.join(_KEYS)}",
+                hint=did_you_mean(key, _KEYS, f"Settings: {', '.join(_KEYS)}"),
             )
     known = (*DRIFT_STATISTICS, "drift", "changes", *METRICS, *ESTIMATED)
     if stat not in known:

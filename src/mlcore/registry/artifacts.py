@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcore import settings
-from mlcore.errors import InvalidInput, NotFound, UntrustedArtifact, closest
+from mlcore.errors import InvalidInput, NotFound, UntrustedArtifact, did_you_mean
 from mlcore.registry.lineage import package_versions
 
 __all__ = [
@@ -285,9 +285,8 @@ def _serializer(format: str) -> Serializer:
     try:
         return _SERIALIZERS[format]
     except KeyError:
-        known = ", ".join(_SERIALIZERS)
-        hint = None if closest(format, _SERIALIZERS) else f"Known formats: {known}"
-        raise NotFound("artifact format", format, candidates=_SERIALIZERS, hint=hint) from None
+        hint = did_you_mean(format, _SERIALIZERS, f"Known formats: {', '.join(_SERIALIZERS)}")
+        raise NotFound("artifact format", format, hint=hint) from None
 
 
 def estimator_type(model: object) -> str:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import InvalidInput, closest
+from mlcore.errors import InvalidInput, did_you_mean
 
 if TYPE_CHECKING:
     from mlcore.registry.signature import Signature
@@ -93,10 +93,9 @@ class ModelCard:
             known = [f.name for f in fields(cls)]
             for key in data:
                 if key not in known:
-                    near = closest(key, known)
                     raise InvalidInput(
                         f"model card has no field '{key}'",
-                        hint=f"Did you mean '{near}'?" if near else f"Fields: {', '.join(known)}",
+                        hint=did_you_mean(key, known, f"Fields: {', '.join(known)}"),
                         field="card",
                     )
             for key, text in data.items():

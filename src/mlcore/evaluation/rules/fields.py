@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mlcore.errors import InvalidInput, closest
+from mlcore.errors import InvalidInput, did_you_mean
 
 __all__ = ["Fields", "Locator", "PolicyError", "locator"]
 
@@ -202,11 +202,10 @@ class Fields:
                 )
             return default
         if value not in options:
-            near = closest(str(value), options)
             raise self.error(
                 key,
                 f"{value!r} is not one of {', '.join(options)}",
-                hint=f"Did you mean '{near}'?" if near else None,
+                hint=did_you_mean(str(value), options),
             )
         return str(value)
 
@@ -222,11 +221,10 @@ class Fields:
             raise self.error(key, f"'{key}' must be a list of text, not {value!r}")
         for item in value:
             if allowed is not None and item not in allowed:
-                near = closest(item, allowed)
                 raise self.error(
                     key,
                     f"unknown {what} '{item}'",
-                    hint=f"Did you mean '{near}'?" if near else f"Use {', '.join(allowed)}",
+                    hint=did_you_mean(item, allowed, f"Use {', '.join(allowed)}"),
                 )
         return tuple(dict.fromkeys(value))
 
@@ -242,9 +240,8 @@ class Fields:
         """Refuse fields nobody read: a typo must not silently drop a condition."""
         for key in self.table:
             if key not in self._asked:
-                near = closest(key, self._asked)
                 raise self.error(
                     key,
                     f"unknown field '{key}'",
-                    hint=f"Did you mean '{near}'?" if near else f"Fields: {', '.join(self._asked)}",
+                    hint=did_you_mean(key, self._asked, f"Fields: {', '.join(self._asked)}"),
                 )

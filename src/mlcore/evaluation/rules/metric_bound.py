@@ -36,13 +36,12 @@ def known_metric(fields: Fields, key: str = "metric") -> Metric:
     name = fields.text(key)
     found = {m.name: m for task in METRICS.values() for m in task}
     if name not in found:
-        from mlcore.errors import closest
+        from mlcore.errors import did_you_mean
 
-        near = closest(name, found)
         raise fields.error(
             key,
             f"unknown metric '{name}'",
-            hint=f"Did you mean '{near}'?" if near else f"Metrics: {', '.join(found)}",
+            hint=did_you_mean(name, found, f"Metrics: {', '.join(found)}"),
         )
     return found[name]
 

@@ -35,13 +35,12 @@ class Revalidation(Rule):
         limits = {}
         for tier, days in table.items():
             if tier not in tiers:
-                from mlcore.errors import closest
+                from mlcore.errors import did_you_mean
 
-                near = closest(tier, tiers)
                 raise fields.error(
                     "max_age_days",
                     f"unknown risk tier '{tier}'",
-                    hint=f"Did you mean '{near}'?" if near else f"Tiers: {', '.join(tiers)}",
+                    hint=did_you_mean(tier, tiers, f"Tiers: {', '.join(tiers)}"),
                 )
             if isinstance(days, bool) or not isinstance(days, int) or days < 1:
                 raise fields.error(
