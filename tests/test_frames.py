@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from mlcore.errors import InvalidInput, NotFound
-from mlcore.frames import file_format, to_polars
+from mlcore.frames import data_sha256, file_format, to_polars
 
 FRAME = pl.DataFrame({"x": [3, 1, 2], "s": ["a", "b", None]})
 
@@ -45,3 +45,16 @@ def test_file_formats(tmp_path: Path) -> None:
         file_format(tmp_path)
     with pytest.raises(NotFound, match=r"absent\.csv"):
         file_format(tmp_path / "absent.csv")
+
+
+def test_data_is_hashed_as_given_files_by_bytes_frames_by_content(tmp_path: Path) -> None:
+    import hashlib
+
+    path = tmp_path / "f.csv"
+    FRAME.write_csv(path)
+    read = to_polars(path)
+    assert data_sha256(path, read) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert data_sha256(str(path), read) == data_sha256(path, read)
+    arrow = FRAME.to_arrow()
+    assert data_sha256(arrow, to_polars(arrow)) == data_sha256(FRAME, FRAME)
+    assert data_sha256(FRAME, FRAME) != data_sha256(FRAME, FRAME.reverse())

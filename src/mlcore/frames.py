@@ -25,6 +25,7 @@ mlcore.errors.InvalidInput: data column 'ts' holds naive timestamps (no timezone
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,7 @@ from mlcore.errors import InvalidInput, NotFound, did_you_mean
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["UTC_DTYPE", "ensure_utc", "file_format", "read_path", "to_polars"]
+__all__ = ["UTC_DTYPE", "data_sha256", "ensure_utc", "file_format", "read_path", "to_polars"]
 
 UTC_DTYPE = "Datetime(time_unit='us', time_zone='UTC')"
 _PARQUET = {".parquet", ".pq", ".parq"}
@@ -103,6 +104,17 @@ def to_polars(data: Any, *, what: str = "data") -> pl.DataFrame:
         f"{what} is a {type(data).__name__}, not a frame",
         hint="Pass a Polars, pandas or Arrow frame, or a path to a Parquet or CSV file",
     )
+
+
+def data_sha256(data: Any, frame: pl.DataFrame) -> str:
+    """What mlcore records as the hash of ``data``: a file's bytes as given, else the
+    sha256 of ``frame`` (the data as read) as an uncompressed Arrow IPC stream, so that
+    equal frames hash equal however they were handed over."""
+    if isinstance(data, (str, os.PathLike)):
+        from mlcore.store.files import sha256_file
+
+        return sha256_file(Path(data))
+    return hashlib.sha256(frame.write_ipc(None, compression="uncompressed").getvalue()).hexdigest()
 
 
 def ensure_utc(

@@ -20,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -29,22 +28,9 @@ from mlcore.errors import InvalidInput
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["DATASET_PREFIX", "frame_sha256", "load_data"]
+__all__ = ["DATASET_PREFIX", "load_data"]
 
 DATASET_PREFIX = "dataset:"
-
-
-def frame_sha256(frame: pl.DataFrame) -> str:
-    """sha256 of a frame's uncompressed Arrow IPC stream (as the registry hashes training frames)."""
-    return hashlib.sha256(frame.write_ipc(None, compression="uncompressed").getvalue()).hexdigest()
-
-
-def _file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _dataset(text: str, features: Any) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -89,16 +75,16 @@ def load_data(
     """
     import polars as pl
 
-    from mlcore.frames import to_polars
+    from mlcore.frames import data_sha256, to_polars
 
     if isinstance(data, str) and data.startswith(DATASET_PREFIX):
         frame, about = _dataset(data, features)
     elif isinstance(data, str | os.PathLike):
         frame = to_polars(data, what=what)
-        about = {"source": "file", "path": str(data), "sha256": _file_sha256(data)}
+        about = {"source": "file", "path": str(data), "sha256": data_sha256(data, frame)}
     else:
         frame = to_polars(data, what=what)
-        about = {"source": "frame", "sha256": frame_sha256(frame)}
+        about = {"source": "frame", "sha256": data_sha256(data, frame)}
     if where:
         try:
             frame = frame.filter(pl.sql_expr(where))

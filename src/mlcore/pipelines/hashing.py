@@ -117,16 +117,14 @@ class InputFile(os.PathLike):
         return hash(self.path)
 
     def __mlcore_fingerprint__(self) -> str:
-        digest = hashlib.sha256()
+        from mlcore.store.files import sha256_file
+
         try:
-            with open(self.path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
+            return sha256_file(self.path)
         except FileNotFoundError:
             raise NotFound(
                 "input file", str(self.path), hint="Check the path, or create the file first"
             ) from None
-        return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------- code

@@ -23,7 +23,6 @@ mlcore.errors.InvalidInput: metric 'auc' must be a finite number, not nan.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
 import os
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlcore import names
 from mlcore.errors import InvalidInput
+from mlcore.frames import data_sha256
 
 if TYPE_CHECKING:
     import polars as pl
@@ -175,7 +175,7 @@ def lineage(
         data = {
             "rows": frame.height,
             "columns": frame.columns,
-            "sha256": _data_sha256(training_data, frame),
+            "sha256": data_sha256(training_data, frame),
         }
     refs = [feature_ref(r) for r in features or ()]
     versions: dict[str, Any] = {}
@@ -195,17 +195,6 @@ def lineage(
         "git": git,
         "environment": json.loads(_environment()),
     }
-
-
-def _data_sha256(source: Any, frame: pl.DataFrame) -> str:
-    """sha256 of a training file as given, else of the frame's Arrow IPC stream."""
-    if isinstance(source, (str, os.PathLike)):
-        digest = hashlib.sha256()
-        with open(source, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        return digest.hexdigest()
-    return hashlib.sha256(frame.write_ipc(None, compression="uncompressed").getvalue()).hexdigest()
 
 
 @functools.cache
