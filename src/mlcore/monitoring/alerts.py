@@ -23,12 +23,12 @@ runs the pipeline right after the alert is stored and records the run id and
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInput, InvalidTransition, NotFound
+from mlcore.monitoring.codec import json_float
 
 if TYPE_CHECKING:
     from mlcore.monitoring.rules import Evaluation
@@ -177,7 +177,7 @@ def record(tx: Tx, monitor: str, found: Evaluation) -> tuple[list[Alert], list[A
         )  # fmt: skip
         alert = Alert(
             alert_id, monitor, rule.name, window.window, window.starts_at, rule.statistic,
-            hit.columns, _finite(hit.value), _finite(hit.threshold), rule.severity, "open",
+            hit.columns, json_float(hit.value), json_float(hit.threshold), rule.severity, "open",
             now, tx.actor, {**hit.details, "consecutive": rule.consecutive}, action, action_status,
         )  # fmt: skip
         tx.execute(
@@ -261,8 +261,3 @@ def record_action(
          **({"error": error} if error else {})},
     )  # fmt: skip
     return get(tx, alert.id)
-
-
-def _finite(value: float | None) -> float | None:
-    # report.json_float's twin: importing the report would load scipy for `alerts list`.
-    return None if value is None or not math.isfinite(value) else float(value)

@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 import struct
 import zlib
 from typing import Any
@@ -29,10 +30,19 @@ import numpy as np
 
 from mlcore.errors import CorruptArtifact
 
-__all__ = ["pack", "unpack"]
+__all__ = ["json_float", "pack", "unpack"]
 
 _MAGIC = b"MLCS1"
 _ARRAY = "__array__"
+
+
+def json_float(value: float | None) -> float | None:
+    """``value`` as JSON can hold it: NaN and infinities become None.
+
+    >>> json_float(float("nan")), json_float(float("-inf")), json_float(0.5)
+    (None, None, 0.5)
+    """
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def pack(data: Any) -> bytes:

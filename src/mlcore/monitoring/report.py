@@ -42,6 +42,7 @@ from mlcore.errors import InvalidInput, NotFound
 from mlcore.monitoring import statistics as st
 from mlcore.monitoring._frames import finite_values, to_table
 from mlcore.monitoring.calibration import Calibration
+from mlcore.monitoring.codec import json_float
 from mlcore.monitoring.layout import NumericLayout
 from mlcore.monitoring.profile import ReferenceProfile
 from mlcore.monitoring.summary import CategoricalSummary, NumericSummary, WindowSummary
@@ -205,11 +206,6 @@ def _FRAME_SCHEMA(pl: Any) -> dict[str, Any]:
         "alert": pl.Boolean,
         "status": pl.String,
     }
-
-
-def json_float(value: float | None) -> float | None:
-    """``value`` as JSON can hold it: NaN and infinities become None."""
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def out_of_range_pvalue(count: int, n_window: int, n_reference: int) -> float:
