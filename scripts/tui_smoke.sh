@@ -61,6 +61,11 @@ keys : m o Tab Enter
 expect "mlcore › Models"
 expect "no models registered yet"
 
+keys 5
+expect "mlcore › Monitoring"
+expect "no monitors yet"
+expect "k  ack"
+
 # another process writes while the TUI is open; the next refresh shows it
 "$MLCORE" --store "$store" --as smoke access grant eve reviewer >/dev/null 2>&1 \
     || fail "a second process could not write while the TUI was open"

@@ -296,7 +296,7 @@ class MlcoreApp(App[None]):
         if not self._typed("filter") and (screen := self._view()) is not None:
             screen.open_prompt("/")
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if (screen := self._view()) is not None:
             screen.back()
 

@@ -36,9 +36,10 @@ def when(moment: datetime | date | str | None) -> str:
         return "-"
     if isinstance(moment, str):
         try:
-            moment = datetime.fromisoformat(moment)
+            parsed: datetime | date = datetime.fromisoformat(moment)
         except ValueError:
             return moment
+        moment = parsed
     if isinstance(moment, datetime):
         if moment.tzinfo is not None:
             moment = moment.astimezone(UTC)

@@ -58,7 +58,9 @@ VIEWS: tuple[View, ...] = (
     View(2, "features", "Features", "feature views; Enter: schema, stats, freshness, users"),
     View(3, "models", "Models", "models -> versions -> card, lineage, evaluation, timeline"),
     View(4, "runs", "Runs", "pipeline runs -> steps with status, timings, cache hits"),
-    View(5, "monitoring", "Monitoring", "drift per model and window, alerts with severity"),
+    View(
+        5, "monitoring", "Monitoring", "monitors -> drift heat map, sparklines, performance; alerts"
+    ),
     View(6, "audit", "Audit", "the audit log and whether its hash chain verifies"),
 )
 
@@ -69,6 +71,8 @@ SCREENS: dict[str, str] = {
     "model": "Model: its versions",
     "version": "Model version detail",
     "run": "Run detail",
+    "monitor": "Monitor detail",
+    "drift": "Drift of a column in a window",
     "entry": "Audit entry",
 }
 
@@ -104,6 +108,7 @@ class Key:
 
 
 _VERSIONS = ("model", "version")
+_ALERTS = ("monitoring", "monitor")
 
 KEYS: tuple[Key, ...] = (
     Key("question_mark", "?", "help", "Show every key and where it works", footer=True),
@@ -157,9 +162,28 @@ KEYS: tuple[Key, ...] = (
         "k",
         "verb('acknowledge')",
         "Acknowledge the alert, with a comment",
-        ("monitoring", "overview"),
+        (*_ALERTS, "overview"),
         True,
         True,
+        "ack",
+    ),
+    Key(
+        "t",
+        "t",
+        "verb('retrain')",
+        "Run the alert's retrain pipeline now",
+        _ALERTS,
+        True,
+        True,
+    ),
+    Key(
+        "n",
+        "n",
+        "next_statistic",
+        "Show the next drift statistic in the heat map",
+        ("monitor",),
+        True,
+        label="stat",
     ),
 )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar, Union
 
 T = TypeVar("T")
 
@@ -33,7 +33,7 @@ class Unavailable:
 
 
 #: A view part: its value, or why this store cannot provide it yet.
-Part = T | Unavailable
+Part: TypeAlias = Union[T, Unavailable]  # noqa: UP007 - a generic alias needs Union
 
 
 # -- store ---------------------------------------------------------------------------
@@ -147,13 +147,60 @@ class TimelineEvent:
 
 @dataclass(frozen=True)
 class RuleResult:
-    """One evaluation or gate rule: measured value against threshold."""
+    """One evaluation or gate rule: measured value against threshold, and what it means.
+
+    ``status`` is pass, fail, waived, skipped or deferred; ``waiver`` says who
+    waived a failed rule, until when and why.
+    """
 
     rule: str
     value: Any
     threshold: Any
     status: str
     message: str = ""
+    severity: str = ""
+    citation: str = ""
+    op: str | None = None
+    waiver: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        """A failure that stops a release (anything but a ``warn`` rule's)."""
+        return self.status == "fail" and self.severity != "warn"
+
+
+@dataclass(frozen=True)
+class EvaluationView:
+    """A version's newest evaluation: on what, under which policies, with what verdict."""
+
+    id: str
+    created_at: datetime
+    created_by: str
+    verdict: str
+    rows: int
+    dataset: str
+    policies: tuple[str, ...]
+    rules: tuple[RuleResult, ...]
+
+
+@dataclass(frozen=True)
+class WaiverRow:
+    id: str
+    rule: str
+    justification: str
+    expires_at: datetime
+    created_by: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class GateView:
+    """Would a release pass the gate now: the rules it judged and what blocks it."""
+
+    passed: bool
+    evaluation: str | None
+    policies: tuple[str, ...]
+    rules: tuple[RuleResult, ...]
 
 
 @dataclass(frozen=True)
@@ -168,7 +215,9 @@ class VersionDetail:
     artifact: dict[str, Any]
     allowed: tuple[str, ...]
     timeline: tuple[TimelineEvent, ...]
-    evaluation: Part[tuple[RuleResult, ...]]
+    evaluation: Part[EvaluationView | None]
+    waivers: Part[tuple[WaiverRow, ...]]
+    gate: Part[GateView]
 
 
 # -- features --------------------------------------------------------------------------
@@ -246,15 +295,145 @@ class StepRow:
 
 
 @dataclass(frozen=True)
+class LineageRow:
+    """One link of a run's lineage: an input, a step output, a model version, an evaluation.
+
+    ``sha256`` is the content hash of inputs and outputs; ``ref`` what Enter
+    opens: ``model/version`` for versions and their evaluations.
+    """
+
+    kind: str
+    name: str
+    detail: str
+    sha256: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
 class RunDetail:
     row: RunRow
     params: dict[str, Any]
     source: str | None
     resumed_from: str | None
     steps: tuple[StepRow, ...]
+    lineage: Part[tuple[LineageRow, ...]] = ()
 
 
-# -- overview and monitoring -----------------------------------------------------------
+# -- monitoring ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One alert: what breached, where, how badly, and what people and actions did about it."""
+
+    id: int
+    monitor: str
+    rule: str
+    severity: str
+    status: str
+    window: str
+    statistic: str
+    columns: tuple[str, ...]
+    value: float | None
+    threshold: float | None
+    action: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class MonitorRow:
+    """A monitor and its newest window (None before any batch)."""
+
+    name: str
+    model: str | None
+    window: str
+    columns: tuple[str, ...]
+    latest: str | None
+    latest_rows: int
+    drifted: tuple[str, ...] | None
+    open_alerts: int
+
+
+@dataclass(frozen=True)
+class DriftCell:
+    """One statistic of one column in one window; ``status`` ok, warn, drift or no_data.
+
+    ``warn`` is past half the threshold (PSI's "watch" zone of 0.1 under its
+    0.2 "act"), so a drift coming shows before it alerts.
+    """
+
+    statistic: str
+    value: float | None
+    threshold: float | None
+    status: str
+    alert: bool = False
+    pvalue: float | None = None
+    test_pvalue: float | None = None
+    bound: float | None = None
+
+
+@dataclass(frozen=True)
+class WindowInfo:
+    id: int
+    label: str
+    title: str
+    rows: int
+    labelled: int
+    changes: int
+    drift: bool
+    drifted: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PerformanceRow:
+    """A window's performance: realised once labels arrived, else estimated (CBPE)."""
+
+    window: str
+    rows: int
+    labelled: int
+    source: str  # "labels", "estimated" or "" (nothing to show)
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class MonitorDetail:
+    """A monitor over its newest windows (oldest first).
+
+    ``drift[column][statistic]`` holds one :class:`DriftCell` per window (None
+    where the column has no such statistic), which is at once a row of the
+    heat map and a sparkline.
+    """
+
+    row: MonitorRow
+    facts: tuple[tuple[str, Any], ...]
+    windows: tuple[WindowInfo, ...]
+    statistics: tuple[str, ...]
+    drift: dict[str, dict[str, tuple[DriftCell | None, ...]]]
+    performance: tuple[PerformanceRow, ...]
+    metrics: tuple[str, ...]
+    alerts: tuple[AlertRow, ...]
+
+
+@dataclass(frozen=True)
+class DriftDetail:
+    """Every statistic of one column in one window."""
+
+    monitor: str
+    column: str
+    kind: str
+    window: WindowInfo
+    status: str
+    pvalue: float | None
+    cells: tuple[DriftCell, ...]
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    monitors: tuple[MonitorRow, ...]
+    alerts: tuple[AlertRow, ...]
+
+
+# -- overview --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -262,13 +441,8 @@ class Overview:
     health: Health
     production: Part[tuple[ModelRow, ...]]
     pending: Part[tuple[VersionRow, ...]]
-    alerts: Part[tuple[Any, ...]]
+    alerts: Part[tuple[AlertRow, ...]]
     runs: Part[tuple[RunRow, ...]]
-
-
-@dataclass(frozen=True)
-class Monitoring:
-    monitors: Part[tuple[Any, ...]]
 
 
 # -- actions ---------------------------------------------------------------------------
@@ -288,7 +462,11 @@ class Target:
 
         >>> Target("version", "churn", 3).label, Target("model", "churn").label
         ('churn/3', 'churn')
+        >>> Target("alert", "12").label
+        'alert 12'
         """
+        if self.kind == "alert":
+            return f"alert {self.name}"
         return f"{self.name}/{self.version}" if self.version is not None else self.name
 
 
@@ -304,5 +482,7 @@ class ActionPreview:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     needs_reason: bool = False
-    #: for a release: what would block it now (empty: nothing), None when not checked
+    #: for a release: the gate's rules and what would block it now, None when not checked
     gate: tuple[RuleResult, ...] | None = None
+    #: what the dialog's text field asks for (a reason, a comment); None: no field
+    reason_label: str | None = "reason"

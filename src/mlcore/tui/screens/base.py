@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["ViewScreen", "bindings"]
 
 
-def bindings(screen: str | None) -> list[Binding]:
+def bindings(screen: str | None) -> list[BindingType]:
     """Textual bindings for the keys of ``screen`` (None: the global keys) from the keymap.
 
     Global keys are priority bindings: the app acts on them as they arrive, so

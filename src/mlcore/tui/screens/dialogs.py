@@ -16,15 +16,43 @@ from mlcore.tui import format as fmt
 from mlcore.tui.data import rule_results
 from mlcore.tui.viewmodels import ActionPreview, RuleResult
 
-__all__ = ["ConfirmScreen", "RefusedScreen", "refusal_title"]
+__all__ = ["ConfirmScreen", "RefusedScreen", "gate_verdict", "refusal_title", "rule_lines"]
 
 
-def _rule_lines(rules: tuple[RuleResult, ...]) -> list[str]:
-    return [
-        f"  {r.status or '?':<5} {r.rule}: {fmt.value(r.value)} vs {fmt.value(r.threshold)}"
-        + (f" ({r.message})" if r.message else "")
-        for r in rules
-    ]
+def rule_lines(rules: tuple[RuleResult, ...]) -> list[str]:
+    """One line per rule: status, rule, value against threshold, and why.
+
+    >>> rule_lines((RuleResult("general/auc", 0.61, 0.7, "fail", "AUC low", "block", op=">="),
+    ...             RuleResult("general/recall", 0.8, 0.95, "waived", waiver="rita: known")))
+    ['  fail   general/auc: 0.61 vs >= 0.7 (AUC low)', '  waived general/recall: 0.8 vs 0.95 (waived by rita: known)']
+    """
+    lines = []
+    for r in rules:
+        threshold = fmt.value(r.threshold)
+        if r.op and r.threshold is not None:
+            threshold = f"{r.op} {threshold}"
+        why = [r.message] if r.message else []
+        if r.severity == "warn" and r.status == "fail":
+            why.append("a warning: does not block")
+        if r.waiver:
+            why.append(f"waived by {r.waiver}")
+        line = f"  {r.status or '?':<6} {r.rule}: {fmt.value(r.value)} vs {threshold}"
+        lines.append(line + (f" ({'; '.join(why)})" if why else ""))
+    return lines
+
+
+def gate_verdict(rules: tuple[RuleResult, ...]) -> str:
+    """The gate's verdict above its rules.
+
+    >>> gate_verdict(()), gate_verdict((RuleResult("approvals", 0, 1, "fail"),))
+    ('pass: nothing blocks this release', 'BLOCKED: 1 rule fails')
+    """
+    blocking = sum(1 for r in rules if r.blocking)
+    if not blocking:
+        return "pass: nothing blocks this release"
+    return (
+        f"BLOCKED: {blocking} rule{'s' if blocking > 1 else ''} fail{'' if blocking > 1 else 's'}"
+    )
 
 
 class ConfirmScreen(ModalScreen[str | None]):
@@ -50,7 +78,7 @@ class ConfirmScreen(ModalScreen[str | None]):
             *(f"        {note}" for note in p.notes),
         ]
         if p.gate is not None:
-            lines += ["gate", *(_rule_lines(p.gate) or ["  pass: nothing blocks this release"])]
+            lines += [f"gate    {gate_verdict(p.gate)}", *rule_lines(p.gate)]
         with Vertical(id="confirm", classes="dialog"):
             yield Static(
                 f"{p.verb.capitalize()} {p.target.label}?", classes="dialog-title", markup=False
@@ -60,21 +88,26 @@ class ConfirmScreen(ModalScreen[str | None]):
                 yield Static(
                     "\n".join(f"! {w}" for w in p.warnings), id="confirm-warnings", markup=False
                 )
-            need = "required" if p.needs_reason else "optional"
-            yield Input(placeholder=f"reason ({need})", id="reason")
+            if p.reason_label is not None:
+                need = "required" if p.needs_reason else "optional"
+                yield Input(placeholder=f"{p.reason_label} ({need})", id="reason")
             with Horizontal(classes="buttons"):
                 yield Button("Confirm", id="confirm-yes", variant="primary")
                 yield Button("Cancel", id="confirm-no")
 
     def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+        fields = self.query("#reason")
+        (fields.first() if fields else self.query_one("#confirm-yes")).focus()
 
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#confirm-yes")
     def confirm(self) -> None:
-        reason = self.query_one("#reason", Input).value.strip()
+        fields = self.query("#reason").results(Input)
+        reason = next((f.value.strip() for f in fields), "")
         if self.preview.needs_reason and not reason:
-            self.notify(f"{self.preview.verb} needs a reason", severity="warning")
+            self.notify(
+                f"{self.preview.verb} needs a {self.preview.reason_label}", severity="warning"
+            )
             self.query_one("#reason", Input).focus()
             return
         self.dismiss(reason)
@@ -120,7 +153,7 @@ class RefusedScreen(ModalScreen[None]):
             text = "\n".join(
                 [
                     f"{self.error.subject}: failing rules",
-                    *_rule_lines(rule_results(self.error.failures, default_status="fail")),
+                    *rule_lines(rule_results(self.error.failures, default_status="fail")),
                 ]
             ) + (f"\n{self.error.hint}" if self.error.hint else "")
         with Vertical(id="refused", classes="dialog"):

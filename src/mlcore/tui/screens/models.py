@@ -12,13 +12,29 @@ from textual.widgets import Static
 from mlcore.tui import format as fmt
 from mlcore.tui.screens.base import ViewScreen, bindings
 from mlcore.tui.viewmodels import Target, Unavailable
-from mlcore.tui.widgets import Cell, Row, RowsTable, Section
+from mlcore.tui.widgets import Cell, Row, RowsTable, Section, toned
 
 if TYPE_CHECKING:
     from mlcore.tui.data import DataAccess
-    from mlcore.tui.viewmodels import ModelDetail, ModelRow, VersionDetail, VersionRow
+    from mlcore.tui.viewmodels import (
+        GateView,
+        ModelDetail,
+        ModelRow,
+        Part,
+        RuleResult,
+        VersionDetail,
+        VersionRow,
+    )
 
-__all__ = ["ModelScreen", "ModelsScreen", "VersionScreen", "state_cell", "version_rows"]
+__all__ = [
+    "ModelScreen",
+    "ModelsScreen",
+    "VersionScreen",
+    "gate_line",
+    "rule_rows",
+    "state_cell",
+    "version_rows",
+]
 
 _STATE_TONES = {
     "production": "ok",
@@ -28,12 +44,11 @@ _STATE_TONES = {
     "archived": "muted",
 }
 _VERSION_VERBS = ("submit", "approve", "reject", "release")
-_RULE_TONES = {"pass": "ok", "waived": "accent", "warn": "warn"}
+_RULE_TONES = {"pass": "ok", "waived": "accent", "skipped": "muted", "deferred": "muted"}
 
 
 def state_cell(state: str) -> Cell:
-    tone = _STATE_TONES.get(state)
-    return (state, tone) if tone else state
+    return toned(state, _STATE_TONES)
 
 
 def _metrics(metrics: dict[str, float], limit: int = 2) -> str:
@@ -50,6 +65,45 @@ def version_rows(versions: Iterable[VersionRow]) -> list[Row]:
         )
         for v in versions
     ]
+
+
+def rule_rows(rules: Iterable[RuleResult]) -> list[Row]:
+    """One row per rule: value, threshold, status (a failed warn rule is a warning), why."""
+    rows = []
+    for r in rules:
+        tone = _RULE_TONES.get(r.status, "bad" if r.blocking else "warn")
+        threshold = fmt.value(r.threshold)
+        if r.op and r.threshold is not None:
+            threshold = f"{r.op} {threshold}"
+        rows.append(
+            Row(
+                r.rule,
+                (
+                    r.rule,
+                    fmt.value(r.value),
+                    threshold,
+                    (r.status or "?", tone),
+                    r.severity or "-",
+                    r.citation or "-",
+                    r.waiver or "",
+                ),
+                search=r.message,
+            )
+        )
+    return rows
+
+
+def gate_line(gate: Part[GateView]) -> tuple[str, str]:
+    """What the release gate would say now, on one line, and its tone."""
+    if isinstance(gate, Unavailable):
+        return f"release gate: {gate}", "muted"
+    under = ", ".join(gate.policies) or "no policy"
+    if gate.passed:
+        return f"release gate: pass now, on evaluation {gate.evaluation or '-'} under {under}", "ok"
+    blocking = "; ".join(
+        r.rule + (f" ({r.message})" if r.message else "") for r in gate.rules if r.blocking
+    )
+    return f"release gate: blocked now by {blocking}", "bad"
 
 
 def _version_key(key: str | None) -> tuple[str, int] | None:
@@ -112,7 +166,7 @@ class ModelScreen(ViewScreen):
         self.model_name = name
 
     def body(self) -> ComposeResult:
-        yield Static("", id="production", markup=False)
+        yield Static("", id="serving", markup=False)
         yield Section(
             "Versions",
             ["version", "state", "registered (UTC)", "by", "risk"],
@@ -124,7 +178,7 @@ class ModelScreen(ViewScreen):
 
     def show(self, m: ModelDetail) -> None:
         p = m.production
-        lines = [("production", "none")]
+        lines: list[tuple[str, str | None]] = [("production", "none")]
         if p is not None:
             lines = [
                 ("production", f"v{p.version} since {fmt.when(p.since)} ({p.action} by {p.by})"),
@@ -135,7 +189,7 @@ class ModelScreen(ViewScreen):
         others = {a: v for a, v in m.pointers.items() if a != "production"}
         if others:
             lines.append(("aliases", ", ".join(f"{a} -> v{v}" for a, v in others.items())))
-        self.query_one("#production", Static).update(fmt.facts(lines))
+        self.query_one("#serving", Static).update(fmt.facts(lines))
         self.query_one("#versions", Section).show(version_rows(reversed(m.versions)))
 
     def open_row(self, table: RowsTable, key: str) -> None:
@@ -150,7 +204,8 @@ class ModelScreen(ViewScreen):
 
 
 class VersionScreen(ViewScreen):
-    """One version: state, card, metrics, signature, lineage, evaluation per rule, timeline."""
+    """One version: state and what may come next, the release gate now, the newest
+    evaluation per rule, waivers, the lifecycle timeline, then the card and lineage."""
 
     VIEW = "version"
     BINDINGS = bindings(VIEW)
@@ -163,17 +218,26 @@ class VersionScreen(ViewScreen):
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="detail"):
             yield Static("", id="about", markup=False)
+            yield Static("", id="gate", markup=False)
             yield Section(
                 "Evaluation",
-                ["rule", "value", "threshold", "status"],
+                ["rule", "value", "threshold", "status", "severity", "citation", "waiver"],
                 id="evaluation",
                 empty="not evaluated yet",
+            )
+            yield Section(
+                "Waivers",
+                ["waiver", "rule", "by", "until (UTC)", "in force", "why"],
+                id="waivers",
+                empty="no waivers",
             )
             yield Section(
                 "Lifecycle",
                 ["when (UTC)", "who", "action", "change", "why"],
                 id="timeline",
             )
+            yield Static("Card", id="card-title", classes="section-title", markup=False)
+            yield Static("", id="card", markup=False)
             yield Static("", id="lineage", markup=False)
 
     def fetch(self, data: DataAccess) -> VersionDetail:
@@ -187,12 +251,18 @@ class VersionScreen(ViewScreen):
                     ("state", v.state),
                     ("next", ", ".join(d.allowed) or "nothing"),
                     ("registered", f"{fmt.when(v.created_at)} by {v.created_by}"),
+                    ("metrics", _metrics(v.metrics, 99) or None),
+                ]
+            )
+        )
+        self.query_one("#card", Static).update(
+            fmt.facts(
+                [
                     ("owner", card.get("owner")),
                     ("risk tier", card.get("risk_tier")),
                     ("description", card.get("description") or None),
                     ("intended use", card.get("intended_use") or None),
                     ("limitations", card.get("limitations") or None),
-                    ("metrics", _metrics(v.metrics, 99) or None),
                     ("params", d.params or None),
                     ("tags", d.tags or None),
                     ("inputs", ", ".join(f"{n}:{t}" for n, t in d.inputs) or None),
@@ -200,23 +270,11 @@ class VersionScreen(ViewScreen):
                 ]
             )
         )
-        self.query_one("#evaluation", Section).show(
-            d.evaluation
-            if isinstance(d.evaluation, Unavailable)
-            else [
-                Row(
-                    r.rule,
-                    (
-                        r.rule,
-                        fmt.value(r.value),
-                        fmt.value(r.threshold),
-                        (r.status, _RULE_TONES.get(r.status, "bad")),
-                    ),
-                    search=r.message,
-                )
-                for r in d.evaluation
-            ]
-        )
+        text, tone = gate_line(d.gate)
+        gate = self.query_one("#gate", Static)
+        gate.update(text)
+        gate.set_classes(tone)
+        self._show_evaluation(d)
         self.query_one("#timeline", Section).show(
             [
                 Row(
@@ -235,6 +293,39 @@ class VersionScreen(ViewScreen):
         )
         self.query_one("#lineage", Static).update(
             "Lineage\n" + fmt.facts(fmt.flatten(d.lineage)) if d.lineage else "Lineage  -"
+        )
+
+    def _show_evaluation(self, d: VersionDetail) -> None:
+        section = self.query_one("#evaluation", Section)
+        title = "Evaluation"
+        e = d.evaluation
+        if isinstance(e, Unavailable) or e is None:
+            section.show(e or [])
+        else:
+            title = (
+                f"Evaluation {e.id}: {e.verdict} under {', '.join(e.policies) or 'no policy'}; "
+                f"{e.rows} rows of {e.dataset}, by {e.created_by} at {fmt.when(e.created_at)}"
+            )
+            section.show(rule_rows(e.rules))
+        section.query_one(".section-title", Static).update(title)
+        w = d.waivers
+        self.query_one("#waivers", Section).show(
+            w
+            if isinstance(w, Unavailable)
+            else [
+                Row(
+                    x.id,
+                    (
+                        x.id,
+                        x.rule,
+                        x.created_by,
+                        fmt.when(x.expires_at),
+                        ("yes", "accent") if x.active else ("expired", "muted"),
+                        x.justification,
+                    ),
+                )
+                for x in w
+            ]
         )
 
     def target(self, verb: str) -> Target | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -12,15 +12,16 @@ from mlcore.tui import format as fmt
 from mlcore.tui.screens.audit import chain_line
 from mlcore.tui.screens.base import ViewScreen, bindings
 from mlcore.tui.screens.models import ModelScreen, VersionScreen, version_rows
+from mlcore.tui.screens.monitor import ALERT_COLUMNS, MonitorScreen, alert_rows, alert_target
 from mlcore.tui.screens.runs import RunScreen, run_rows
 from mlcore.tui.viewmodels import Target, Unavailable
 from mlcore.tui.widgets import Row, RowsTable, Section
 
 if TYPE_CHECKING:
     from mlcore.tui.data import DataAccess
-    from mlcore.tui.viewmodels import Health, ModelRow, Overview
+    from mlcore.tui.viewmodels import AlertRow, Health, ModelRow, Overview
 
-__all__ = ["OverviewScreen", "generic_rows", "health_text"]
+__all__ = ["OverviewScreen", "health_text"]
 
 
 def health_text(h: Health) -> str:
@@ -35,19 +36,13 @@ def health_text(h: Health) -> str:
     )
 
 
-def generic_rows(items: tuple[Any, ...]) -> list[Row]:
-    """Rows for records whose shape the TUI does not know yet: their dict, on one line."""
-    rows = []
-    for i, item in enumerate(items):
-        record = item.to_dict() if hasattr(item, "to_dict") else item
-        key = str(record.get("id", i)) if isinstance(record, dict) else str(i)
-        rows.append(Row(key, (key, fmt.value(record))))
-    return rows
-
-
 class OverviewScreen(ViewScreen):
     VIEW = "overview"
     BINDINGS = bindings(VIEW)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alerts: dict[str, AlertRow] = {}
 
     def body(self) -> ComposeResult:
         with VerticalScroll(classes="detail"):
@@ -65,7 +60,7 @@ class OverviewScreen(ViewScreen):
                 id="pending",
                 empty="nothing waits for review",
             )
-            yield Section("Open alerts", ["id", "alert"], id="alerts", empty="no open alerts")
+            yield Section("Open alerts", ALERT_COLUMNS, id="alerts", empty="no open alerts")
             yield Section(
                 "Recent runs",
                 ["run", "pipeline", "status", "started (UTC)", "took"],
@@ -89,8 +84,10 @@ class OverviewScreen(ViewScreen):
         self.query_one("#pending", Section).show(
             o.pending if isinstance(o.pending, Unavailable) else version_rows(o.pending)
         )
+        if not isinstance(o.alerts, Unavailable):
+            self.alerts = {str(a.id): a for a in o.alerts}
         self.query_one("#alerts", Section).show(
-            o.alerts if isinstance(o.alerts, Unavailable) else generic_rows(o.alerts)
+            o.alerts if isinstance(o.alerts, Unavailable) else alert_rows(o.alerts)
         )
         self.query_one("#runs", Section).show(
             o.runs if isinstance(o.runs, Unavailable) else run_rows(o.runs)
@@ -105,6 +102,8 @@ class OverviewScreen(ViewScreen):
             self.app.push_screen(VersionScreen(name, int(version)))
         elif section == "runs":
             self.app.push_screen(RunScreen(key))
+        elif section == "alerts":
+            self.app.push_screen(MonitorScreen(self.alerts[key].monitor))
 
     def target(self, verb: str) -> Target | None:
         # each verb fits one section, so it acts on that section's selected row
@@ -117,10 +116,7 @@ class OverviewScreen(ViewScreen):
         if verb == "rollback":
             key = self.query_one("#production", Section).table.selected_key
             return None if key is None else Target("model", key)
-        if verb == "acknowledge":
-            key = self.query_one("#alerts", Section).table.selected_key
-            return None if key is None else Target("alert", key)
-        return None
+        return alert_target(self.query_one("#alerts", Section), verb)
 
 
 def _production(models: tuple[ModelRow, ...]) -> list[Row]:

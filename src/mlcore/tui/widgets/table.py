@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Static
 from mlcore.tui import keymap
 from mlcore.tui.viewmodels import Unavailable
 
-__all__ = ["Cell", "Row", "RowsTable", "Section", "tone_style"]
+__all__ = ["Cell", "Row", "RowsTable", "Section", "tone_style", "toned"]
 
 #: A cell: text, or (text, tone) with tone one of the theme tokens below.
 Cell = str | tuple[str, str]
@@ -48,6 +48,16 @@ def tone_style(variables: dict[str, str], tone: str) -> str:
     colour = variables.get(_TONES.get(tone, ""), "")
     bold = " bold" if tone in ("ok", "bad", "warn") and colour else ""
     return f"{colour}{bold}".strip()
+
+
+def toned(text: str, tones: dict[str, str]) -> Cell:
+    """A cell coloured by what it says, when ``tones`` names a tone for it.
+
+    >>> toned("failed", {"failed": "bad"}), toned("pending", {"failed": "bad"})
+    (('failed', 'bad'), 'pending')
+    """
+    tone = tones.get(text)
+    return (text, tone) if tone else text
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,14 @@ class RowsTable(DataTable):
         if not keys or not 0 <= self.cursor_row < len(keys):
             return None
         return keys[self.cursor_row]
+
+    def set_columns(self, columns: Sequence[str]) -> None:
+        """Change the columns (a table whose columns depend on the data); rows are kept."""
+        if list(columns) != self._columns:
+            self._columns = list(columns)
+            self.clear(columns=True)
+            self.add_columns(*self._columns)
+            self._render_rows()
 
     def set_rows(self, rows: Iterable[Row]) -> None:
         self._rows = list(rows)
