@@ -1,19 +1,80 @@
 """A small real store for the TUI tests, built through the public API only.
 
-``build(path)``: an admin (``admin``), a reviewer (``bob``), a data scientist
-(``dana``); a feature view ``driver_stats`` with one ingested batch; a model
-``churn`` with version 1 in production (approved by bob) and version 2 in
-review; a model ``fraud`` with one draft.
+``build(path)`` makes, deterministically (seeded data, fixed event times):
+
+- actors: ``admin``; ``bob`` (reviewer); ``dana`` (data scientist); ``rita``
+  (risk officer);
+- a feature view ``driver_stats`` with one ingested batch;
+- a model ``churn``: version 1 in production (approved by bob, released before
+  any policy), version 2 in review, evaluated under the policy ``general``
+  (``auc`` passes, ``recall`` fails and rita waived it, ``brier`` fails as a
+  warning); a model ``fraud`` with one draft reading ``driver_stats:rate``,
+  never evaluated;
+- two runs of a counting pipeline (the second all from cache), and a run of
+  ``lapse`` that splits a frame, trains, registers ``lapse/1`` and evaluates it;
+- a monitor ``churn`` on the production model with daily windows from
+  2024-03-04 to 2024-03-07: two like the reference (labelled), then ``age``
+  and ``plan`` shift. Its alerts: ``dataset_drift`` (warning, acknowledged
+  by bob) and ``age_shift`` (critical, open, a retrain requested).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from pathlib import Path
 from typing import Any
 
 UTC = dt.UTC
 BASE = dt.datetime(2024, 3, 1, tzinfo=UTC)
+#: The first day the monitor's windows cover.
+MONITORED = dt.datetime(2024, 3, 4, tzinfo=UTC)
+
+POLICY = """
+name = "general"
+description = "Baseline for every model"
+
+[[rules]]
+id = "auc"
+kind = "metric"
+description = "Ranks customers well enough"
+citation = "Model standard 4.1"
+severity = "block"
+metric = "roc_auc"
+min = 0.7
+
+[[rules]]
+id = "recall"
+kind = "metric"
+description = "Finds nearly every churner"
+citation = "Retention policy 2.3"
+severity = "block"
+metric = "recall"
+min = 0.95
+
+[[rules]]
+id = "brier"
+kind = "metric"
+description = "Calibrated scores"
+citation = "Model standard 4.4"
+severity = "warn"
+metric = "brier"
+max = 0.05
+"""
+
+RETRAIN = """
+from mlcore.pipelines import pipeline, step
+
+
+@step
+def retrain_marker(reason: str) -> str:
+    return reason
+
+
+@pipeline
+def retrain(reason: str = "drift"):
+    retrain_marker(reason)
+"""
 
 
 def driver_view() -> Any:
@@ -54,7 +115,7 @@ def driver_batch(n: int = 6, start: float = 0.0) -> Any:
     )
 
 
-def register(store: Any, name: str, *, seed: int = 0) -> Any:
+def register(store: Any, name: str, *, seed: int = 0, features: list[str] | None = None) -> Any:
     import polars as pl
     from sklearn.linear_model import LogisticRegression
 
@@ -66,6 +127,37 @@ def register(store: Any, name: str, *, seed: int = 0) -> Any:
         training_data=train,
         metrics={"auc": 0.91 - seed / 100},
         card={"description": f"{name} model", "risk_tier": "medium"},
+        features=features,
+    )
+
+
+def customers(n: int, *, seed: int, shift: float = 0.0, plans: tuple[float, ...] = (0.6, 0.4)):
+    """Customers with ``age``, ``plan``, a churn ``score`` and the ``churned`` outcome."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    age = rng.normal(45 + shift, 10, n)
+    score = 1 / (1 + np.exp(-(age - 45) / 6))
+    return pl.DataFrame(
+        {
+            "age": age,
+            "plan": rng.choice(["basic", "plus"], n, p=list(plans)),
+            "score": score,
+            "churned": (rng.random(n) < score).astype(np.int64),
+        }
+    )
+
+
+def monitor_batch(day: int, *, seed: int, shift: float = 0.0, plans=(0.6, 0.4)) -> Any:
+    """150 scored requests on day ``day`` (0: 2024-03-04), with ids and event times."""
+    import polars as pl
+
+    frame = customers(150, seed=seed, shift=shift, plans=plans)
+    start = MONITORED + dt.timedelta(days=day)
+    return frame.with_columns(
+        pl.Series("request_id", [f"d{day}-{i}" for i in range(150)]),
+        pl.Series("ts", [start + dt.timedelta(minutes=5 * i) for i in range(150)]),
     )
 
 
@@ -76,6 +168,7 @@ def build(path: Path) -> Any:
     store = mlcore.open(path, create=True, actor="admin")
     store.grant("bob", "reviewer")
     store.grant("dana", "data-scientist")
+    store.grant("rita", "risk-officer")
     store.features.apply([driver_view()])
     store.features.ingest("driver_stats", driver_batch())
     dana = store.as_actor("dana")
@@ -85,8 +178,72 @@ def build(path: Path) -> Any:
     store.models.release("churn", 1, reason="first model")
     register(dana, "churn", seed=1)
     dana.models.submit("churn", 2, reason="retrained on March")
-    register(dana, "fraud")
+    register(dana, "fraud", features=["driver_stats:rate"])
+
+    store.evals.apply_policy(POLICY)
+    holdout = customers(300, seed=7).select("age", "churned")
+    dana.evals.run("churn", holdout, label="churned", version=2, n_resamples=20, seed=0)
+    store.as_actor("rita").evals.waive(
+        "churn", 2, "recall", "churners are called anyway", dt.timedelta(days=3650)
+    )
+
+    flow = counting_pipeline()
+    store.pipelines.run(flow)
+    store.pipelines.run(flow)
+    dana.pipelines.run(lapse_training(customers(200, seed=3)))
+
+    retrain = path.parent / "retrain.py"
+    retrain.write_text(textwrap.dedent(RETRAIN))
+    reference = customers(600, seed=1)
+    dana.monitors.create(
+        "churn",
+        model="churn",
+        reference=reference,
+        columns=["age", "plan"],
+        prediction="score",
+        label="churned",
+        timestamp="ts",
+        window="1d",
+        rules=[
+            {"name": "dataset_drift", "statistic": "drift", "columns": "dataset"},
+            {
+                "name": "age_shift",
+                "statistic": "psi",
+                "columns": ["age"],
+                "severity": "critical",
+                "action": {"pipeline": f"{retrain}:retrain", "trigger": "record"},
+            },
+        ],
+    )
+    days = [
+        monitor_batch(0, seed=10),
+        monitor_batch(1, seed=11),
+        monitor_batch(2, seed=12, shift=6.0),
+        monitor_batch(3, seed=13, shift=14.0, plans=(0.2, 0.8)),
+    ]
+    for batch in days:
+        dana.monitors.observe("churn", batch)
+    labels = [b.select("request_id", "churned") for b in days[:2]]
+    import polars as pl
+
+    dana.monitors.log_labels("churn", pl.concat(labels))
+    drift = next(a for a in store.monitors.alerts("churn") if a.rule == "dataset_drift")
+    store.as_actor("bob").monitors.ack(drift.id, "known campaign")
     return store
+
+
+def lapse_training(rows: Any) -> Any:
+    """Split ``rows``, train, register ``lapse`` and evaluate it: a run with full lineage."""
+    from mlcore.pipelines import pipeline, steps
+
+    @pipeline
+    def lapse(seed: int = 0):
+        train, test = steps.split(rows, test_size=0.25, seed=seed)
+        model = steps.train(train, "churned", "sklearn.linear_model.LogisticRegression", ["age"])
+        version = steps.register(model, "lapse", training_data=train)
+        steps.evaluate(version, test, "churned", n_resamples=20, require_pass=False)
+
+    return lapse
 
 
 def counting_pipeline() -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import re
 import shutil
 import sys
 import threading
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from builders import build
 
 FIXED_NOW = datetime(2024, 3, 1, 12, 0, 0, tzinfo=UTC)
+HERE = Path(__file__).parent
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -86,12 +88,19 @@ async def settle(pilot: Any, *, loaded: bool = True) -> None:
 class Frozen:
     """The real data layer with the values that change between runs fixed (for snapshots).
 
-    Every datetime becomes FIXED_NOW, the path, hashes, byte sizes and ages fixed
-    values, so that an SVG snapshot depends on the store's content only.
+    Every datetime becomes FIXED_NOW; the path, the chain's hash, byte sizes,
+    the number of data files (pipeline outputs are packed per flush),
+    durations, ages and the machine-dependent lineage fixed values; random ids
+    (runs, evaluations, waivers) and content hashes get aliases in the order
+    they are first seen, translated back when the TUI passes one to the data
+    layer. An SVG snapshot then depends on the store's content only.
     """
 
     def __init__(self, data: Any) -> None:
         self._data = data
+        self._alias: dict[str, str] = {}
+        self._real: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         found = getattr(self._data, name)
@@ -99,41 +108,63 @@ class Frozen:
             return found
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return freeze(found(*args, **kwargs))
+            args = tuple(self._real.get(a, a) if isinstance(a, str) else a for a in args)
+            return self.freeze(found(*args, **kwargs))
 
         return call
 
+    def _aliased(self, match: re.Match[str]) -> str:
+        real = match.group(0)
+        with self._lock:
+            if real not in self._alias:
+                n = len(self._alias) + 1
+                kind = "run" if real[8] == "T" else real[:3] if real[2] == "-" else "sha"
+                alias = {
+                    "run": f"20240301T120000-{n:06x}",
+                    "ev-": f"ev-{n:012x}",
+                    "wv-": f"wv-{n:012x}",
+                }.get(kind, f"{n:064x}")
+                self._alias[real], self._real[alias] = alias, real
+            return self._alias[real]
+
+    def freeze(self, value: Any, name: str = "") -> Any:
+        if name in _FIXED_FIELDS and isinstance(value, type(_FIXED_FIELDS[name])):
+            return _FIXED_FIELDS[name]
+        if name == "chain_head":
+            return value.split(":")[0] + ":" + "cd" * 32
+        if name.endswith("_bytes"):
+            return 4096
+        if isinstance(value, datetime):
+            return FIXED_NOW
+        if isinstance(value, str):
+            return _IDS.sub(self._aliased, value.replace(str(HERE), "tests/tui"))
+        if isinstance(value, tuple):
+            return tuple(self.freeze(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.freeze(v) for k, v in value.items()}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {
+                f.name: self.freeze(getattr(value, f.name), f.name)
+                for f in dataclasses.fields(value)
+            }
+            return dataclasses.replace(value, **changes)
+        return value
+
+
+#: run ids, evaluation and waiver ids, sha256 digests
+_IDS = re.compile(r"\b(?:\d{8}T\d{6}-[0-9a-f]{6}|ev-[0-9a-f]{12}|wv-[0-9a-f]{12}|[0-9a-f]{64})\b")
 
 _FIXED_FIELDS: dict[str, Any] = {
     "path": "/srv/stores/demo",
     "hash": "ab" * 32,
     "freshness_s": 3600.0,
-    # code hash, git commit, platform and package versions differ between machines
+    "seconds": 0.25,
+    # pipeline outputs are packed into files per flush, which timing decides
+    "data_files": 10,
+    # a version's lineage: code hash, git commit, platform and package versions
+    # differ between machines (a run's lineage, a tuple of rows, is kept)
     "lineage": {"code": {"source": "train.py"}, "git": {"branch": "main"}},
 }
-
-
-def freeze(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return FIXED_NOW
-    if isinstance(value, tuple):
-        return tuple(freeze(v) for v in value)
-    if isinstance(value, dict):
-        return {k: freeze(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {}
-        for f in dataclasses.fields(value):
-            v = getattr(value, f.name)
-            if f.name in _FIXED_FIELDS:
-                changes[f.name] = _FIXED_FIELDS[f.name]
-            elif f.name == "chain_head":
-                changes[f.name] = v.split(":")[0] + ":" + "cd" * 32
-            elif f.name.endswith("_bytes"):
-                changes[f.name] = 4096
-            else:
-                changes[f.name] = freeze(v)
-        return dataclasses.replace(value, **changes)
-    return value
 
 
 class FakeData:
@@ -209,18 +240,12 @@ def _absent(module: str) -> Any:
     return property(missing)
 
 
-def phase_one(store: Any) -> Any:
-    """The store seen with only features and the registry.
+def without(store: Any, **capabilities: str) -> Any:
+    """The store seen without some capabilities, as a store lacking their modules would be.
 
-    Evaluation, monitoring and pipelines are landing while the TUI is built;
-    hiding them (as a store without those modules would) keeps snapshots and
-    "not available" assertions stable whichever of them a checkout holds.
+    ``without(store, monitors="mlcore.monitoring.monitors")``.
     """
     from mlcore.api import Store
 
-    class PhaseOneStore(Store):
-        evals = _absent("mlcore.evaluation.evaluations")
-        monitors = _absent("mlcore.monitoring.monitors")
-        pipelines = _absent("mlcore.pipelines.runner")
-
-    return PhaseOneStore(store.storage)
+    hidden = type("Hidden", (Store,), {c: _absent(m) for c, m in capabilities.items()})
+    return hidden(store.storage)

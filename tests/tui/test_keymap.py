@@ -22,7 +22,15 @@ def test_no_key_is_bound_twice_on_a_screen() -> None:
 def test_every_scope_names_a_screen_and_views_have_numbers() -> None:
     assert {s for k in keymap.KEYS for s in k.screens} <= set(keymap.SCREENS)
     assert [v.number for v in keymap.VIEWS] == [1, 2, 3, 4, 5, 6]
-    assert keymap.VERBS == ("submit", "approve", "reject", "release", "rollback", "acknowledge")
+    assert keymap.VERBS == (
+        "submit",
+        "approve",
+        "reject",
+        "release",
+        "rollback",
+        "acknowledge",
+        "retrain",
+    )
 
 
 def test_screen_bindings_are_the_keymap() -> None:
@@ -30,22 +38,24 @@ def test_screen_bindings_are_the_keymap() -> None:
     from mlcore.tui.screens.audit import AuditEntryScreen
     from mlcore.tui.screens.features import FeatureScreen
     from mlcore.tui.screens.models import ModelScreen, VersionScreen
+    from mlcore.tui.screens.monitor import DriftScreen, MonitorScreen
     from mlcore.tui.screens.runs import RunScreen
 
-    screens = [*_VIEW_SCREENS.values(), ModelScreen, VersionScreen, FeatureScreen, RunScreen]
-    screens.append(AuditEntryScreen)
-    assert {s.VIEW for s in screens} == set(keymap.SCREENS)
-    for screen in screens:
+    drilled = [ModelScreen, VersionScreen, FeatureScreen, RunScreen, MonitorScreen, DriftScreen]
+    screens = {s.VIEW: s for s in [*_VIEW_SCREENS.values(), *drilled, AuditEntryScreen]}
+    assert set(screens) == set(keymap.SCREENS)
+    for screen in screens.values():
         bound = {(b.key, b.action) for b in screen.BINDINGS}
         assert bound == {(k.key, k.action) for k in keymap.active_in(screen.VIEW)}, screen
     app_keys = {(b.key, b.action) for b in MlcoreApp.BINDINGS}
     assert app_keys == {
         (k.key, k.action) for k in keymap.KEYS if not k.screens and k.name != "open"
     }
-    for k in keymap.KEYS:  # every action has a handler where it is bound
-        owner = MlcoreApp if not k.screens else _VIEW_SCREENS.get(k.screens[0], VersionScreen)
-        if k.name != "open":
-            assert hasattr(owner, f"action_{k.action.partition('(')[0]}"), k
+    for k in keymap.KEYS:  # every action has a handler wherever it is bound
+        owners = [screens[s] for s in k.screens] or [MlcoreApp]
+        for owner in owners:
+            if k.name != "open":
+                assert hasattr(owner, f"action_{k.action.partition('(')[0]}"), (k, owner)
 
 
 def test_docs_carry_the_key_table() -> None:

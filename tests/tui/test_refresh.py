@@ -8,12 +8,15 @@ import subprocess
 import sys
 import textwrap
 
-from tests.tui.conftest import FakeData, make_app, overview_model, settle
+import pytest
+
 from mlcore.errors import StoreBusy
 from mlcore.tui.data import DataAccess
 from mlcore.tui.screens.audit import AuditScreen
 from mlcore.tui.screens.models import ModelsScreen
+from mlcore.tui.screens.monitoring import MonitoringScreen
 from mlcore.tui.widgets import Section
+from tests.tui.conftest import FakeData, make_app, overview_model, settle
 
 
 async def test_refreshes_never_overlap_and_rearm_after_finishing() -> None:
@@ -102,12 +105,20 @@ async def test_real_busy_catalog_then_recovery(tui_store) -> None:
         holder.wait()
 
 
+def monitor_row(app) -> tuple:
+    (row,) = app.screen.query_one("#monitors", Section).table.all_rows
+    return row.cells
+
+
 _WRITER = """
 import sys
 sys.path.insert(0, sys.argv[2])
 import mlcore
-from builders import driver_batch, register
+from builders import driver_batch, monitor_batch, register
 import polars, sklearn.linear_model  # the slow imports, before the TUI starts refreshing
+import mlcore.monitoring.observing, mlcore.monitoring.timeline
+
+batch = monitor_batch(4, seed=14)
 
 print("ready", flush=True)
 sys.stdin.readline()
@@ -116,19 +127,22 @@ admin.grant("eve", "reviewer")
 dana = admin.as_actor("dana")
 dana.features.ingest("driver_stats", driver_batch(4, start=10))
 register(dana, "uplift")
+dana.monitors.observe("churn", batch)
 print("wrote", flush=True)
 """
 
 
+@pytest.mark.slow  # a second Python process that imports the registry and monitoring
 async def test_a_second_process_writes_while_the_tui_runs(tui_store) -> None:
-    """Grant, ingest and register from another process while the TUI keeps refreshing."""
+    """Grant, ingest, register and observe a batch from another process while the TUI refreshes."""
     from pathlib import Path
 
     app = make_app(DataAccess(tui_store))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("3")
+        await pilot.press("5")  # the monitoring view, whose reads are the heaviest
         await settle(pilot)
+        assert monitor_row(app)[3] == "2024-03-07 (1d)"
         writer = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
@@ -157,10 +171,18 @@ async def test_a_second_process_writes_while_the_tui_runs(tui_store) -> None:
         assert statuses == {"ok"}, statuses  # refreshed while it wrote, never busy
         await pilot.press("ctrl+r")
         await settle(pilot)
+        assert isinstance(app.screen, MonitoringScreen)
+        assert monitor_row(app)[3:5] == ("2024-03-08 (1d)", "150")  # the batch's new window
+        alerts = app.screen.query_one("#alerts", Section).table.all_rows
+        stored = tui_store.monitors.alerts()
+        assert [(r.key, r.cells[3][0]) for r in alerts] == [(str(a.id), a.status) for a in stored]
+        await pilot.press("3")
+        await settle(pilot)
         assert isinstance(app.screen, ModelsScreen)
         assert app.screen.query_one("#models", Section).table.shown_keys == [
             "churn",
             "fraud",
+            "lapse",
             "uplift",
         ]
         await pilot.press("6")
@@ -170,3 +192,4 @@ async def test_a_second_process_writes_while_the_tui_runs(tui_store) -> None:
         assert ("admin", "access.grant", "actor:eve") in actions
         assert ("dana", "features.ingest", "view:driver_stats") in actions
         assert ("dana", "models.register", "model:uplift/1") in actions
+        assert ("dana", "monitor.observe", "monitor:churn") in actions

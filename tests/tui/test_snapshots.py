@@ -1,8 +1,12 @@
-"""SVG snapshots of the main screens on a fixed store, at 80x24, dark and light.
+"""SVG snapshots of the main screens on the fixed store of ``builders.build``.
 
-Values that differ between runs (times, the store's path, hashes, sizes,
-lineage) are fixed by ``Frozen``; the rest is the built store's content, seen
-with features and the registry only (``phase_one``).
+Every view, a version's page and the release confirmation at 80x24 on the
+dark theme; a monitor's page (the heat map's colours) at 80x24 on the light
+theme and larger on the dark one. Values that differ between runs (times,
+the store's path, random ids, hashes, sizes, durations, a version's lineage)
+are fixed by ``Frozen``; the rest is the store's content, built from seeded
+data at fixed event times.
+
 Update after an intended change with ``pytest tests/tui --snapshot-update``
 and look at the SVGs before committing them.
 """
@@ -13,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.tui.conftest import Frozen, make_app, phase_one, settle
 from mlcore.tui.data import DataAccess
+from tests.tui.conftest import Frozen, make_app, settle
 
 
 def snapshot_app(store: Any, theme: str = "textual-dark") -> Any:
-    app = make_app(Frozen(DataAccess(phase_one(store))))
+    app = make_app(Frozen(DataAccess(store)))
     app.theme = theme
     return app
 
@@ -33,32 +37,26 @@ def keys(*pressed: str):
     return run
 
 
-@pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
-def test_overview(snap_compare, tui_store, theme: str) -> None:
-    assert snap_compare(snapshot_app(tui_store, theme), run_before=keys())
-
-
-def test_model_versions(snap_compare, tui_store) -> None:
-    assert snap_compare(snapshot_app(tui_store), run_before=keys("3", "enter"))
+@pytest.mark.parametrize("view", ["1", "2", "3", "4", "5", "6"])
+def test_view(snap_compare, tui_store, view: str) -> None:
+    assert snap_compare(snapshot_app(tui_store), run_before=keys(view))
 
 
 def test_version_detail(snap_compare, tui_store) -> None:
     app = snapshot_app(tui_store)
-    assert snap_compare(app, run_before=keys("3", "enter", "down", "enter"))
+    assert snap_compare(app, run_before=keys("3", "enter", "enter"))
 
 
-def test_feature_detail(snap_compare, tui_store) -> None:
-    assert snap_compare(snapshot_app(tui_store), run_before=keys("2", "enter"))
+def test_monitor_detail_light(snap_compare, tui_store) -> None:
+    app = snapshot_app(tui_store, "textual-light")
+    assert snap_compare(app, run_before=keys("5", "enter"))
 
 
-def test_audit(snap_compare, tui_store) -> None:
-    assert snap_compare(snapshot_app(tui_store), run_before=keys("6"))
+def test_monitor_detail_large(snap_compare, tui_store) -> None:
+    app = snapshot_app(tui_store)
+    assert snap_compare(app, run_before=keys("5", "enter", "down"), terminal_size=(120, 40))
 
 
 def test_release_confirmation(snap_compare, tui_store) -> None:
     tui_store.as_actor("bob").models.approve("churn", 2)
     assert snap_compare(snapshot_app(tui_store), run_before=keys("3", "enter", "r"))
-
-
-def test_help(snap_compare, tui_store) -> None:
-    assert snap_compare(snapshot_app(tui_store, "textual-light"), run_before=keys("question_mark"))
