@@ -15,7 +15,6 @@ from mlcore.errors import (
     NotFound,
     PermissionDenied,
 )
-from mlcore.registry import lifecycle
 from mlcore.registry.lifecycle import ApprovalRule
 from mlcore.registry.registry import Registry
 
@@ -195,26 +194,6 @@ def test_gate_runs_inside_the_release_transaction_and_can_block(team, model) -> 
     passing = Gate(evidence="eval-2")
     gated(team, "emil", passing).release("churn", 1, evidence="eval-1")
     assert team["admin"].models.show("churn").production.evidence == "eval-2"
-
-
-def test_capability_is_absent_only_when_its_package_is_missing() -> None:
-    class Hooks:
-        def __init__(self, error):
-            self.error = error
-
-        @property
-        def evals(self):
-            raise self.error
-
-    missing = ModuleNotFoundError("no evaluations", name="mlcore.evaluation.evaluations")
-    assert lifecycle.capability(Hooks(missing), "evals") is None
-    assert lifecycle.capability(None, "evals") is None
-    assert lifecycle.capability(object(), "evals") is None
-    broken = ModuleNotFoundError("no scipy", name="scipy")
-    with pytest.raises(ModuleNotFoundError):
-        lifecycle.capability(Hooks(broken), "evals")
-    with pytest.raises(RuntimeError):
-        lifecycle.capability(Hooks(RuntimeError("bad policy")), "evals")
 
 
 def test_release_archives_the_previous_holder_atomically(team, model) -> None:

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore import names
+from mlcore.capabilities import capability
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.evaluation import gate as gates
 from mlcore.evaluation.policy import Policy, PolicyDiff, diff_policies, read_policy
@@ -605,7 +606,7 @@ class Evaluations:
     # -- wiring ----------------------------------------------------------------------------
 
     def _models(self) -> Any:
-        models = getattr(self._store, "models", None)
+        models = capability(self._store, "models")
         if models is None:
             raise InvalidInput(
                 "evaluations need the model registry: use store.evals of mlcore.open(...)"
@@ -613,10 +614,7 @@ class Evaluations:
         return models
 
     def _features(self) -> Any:
-        try:
-            return getattr(self._store, "features", None)
-        except ImportError:
-            return None
+        return capability(self._store, "features")
 
 
 def _diff(current: PolicyVersion | None, new: Policy) -> PolicyDiff:

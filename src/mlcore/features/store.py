@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcore import settings
+from mlcore.capabilities import capability
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.features import plan as plans
 from mlcore.features.definitions import Definition, Entity, FeatureView, load_definitions
@@ -570,12 +571,7 @@ class FeatureStore:
 
     def _models_using(self, refs: Sequence[str]) -> Any:
         """The registry's answer to "which models use these features", if it has the hook."""
-        if self._store is None:
-            return None
-        try:
-            hook: Callable[[Sequence[str]], Any] | None = getattr(
-                self._store.models, "using_features", None
-            )
-        except ImportError:  # no registry in this build
-            return None
+        hook: Callable[[Sequence[str]], Any] | None = getattr(
+            capability(self._store, "models"), "using_features", None
+        )
         return None if hook is None else hook(refs)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlcore import names
+from mlcore.capabilities import capability
 from mlcore.errors import Conflict, InvalidInput, NotFound
 from mlcore.monitoring import alerts as alert_store
 from mlcore.monitoring import codec, logs, observing
@@ -488,6 +489,9 @@ class Monitors:
                 f"alert {alert_id}'s pipeline already ran (run {alert.run_id})",
                 hint="Run the pipeline itself to train again",
             )
+        # Asked for by someone: a denial is theirs to see, not a "failed" retrain.
+        with self._storage.transaction() as tx:
+            tx.require("pipelines.run")
         return self._run_action(alert)
 
     # -- internals ----------------------------------------------------------------
@@ -535,7 +539,7 @@ class Monitors:
         with the error, never raised: the batch that raised the alert is logged.
         """
         assert alert.action is not None
-        pipelines = self._capability("pipelines")
+        pipelines = capability(self._store, "pipelines")
         if pipelines is None:
             status, run_id, error = "unavailable", None, "this store has no pipelines capability"
         else:
@@ -614,21 +618,10 @@ class Monitors:
         if tx.fetchone("SELECT 1 FROM monitors WHERE name = ?", [name]):
             raise Conflict(f"monitor '{name}' already exists", hint="Choose another name")
 
-    def _capability(self, name: str) -> Any | None:
-        """``store.<name>``, or None when this store has no such capability."""
-        if self._store is None:
-            return None
-        try:
-            return getattr(self._store, name, None)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("mlcore."):
-                return None
-            raise
-
     def _model_version(self, model: str | None) -> Any | None:
         if model is None:
             return None
-        registry = self._capability("models")
+        registry = capability(self._store, "models")
         if registry is None:
             raise InvalidInput(
                 f"cannot attach to model '{model}': this store has no registry",
@@ -655,7 +648,7 @@ class Monitors:
         else:
             version = None
         if isinstance(reference, (str, Path)) and not _is_file(reference):
-            features = self._capability("features")
+            features = capability(self._store, "features")
             if features is None:
                 raise NotFound("reference file", str(reference))
             frame = features.load_dataset(str(reference), version)

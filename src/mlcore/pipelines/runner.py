@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlcore.capabilities import capability
 from mlcore.errors import InvalidInput
 from mlcore.pipelines.catalog import CatalogRunStore, Journal, StoreArtifacts
 from mlcore.pipelines.pipeline import Pipeline, load_pipeline
@@ -218,7 +219,7 @@ class Pipelines:
     def _registered(self, record: RunRecord) -> list[tuple[str, int]]:
         """(model, version) of every version the run registered, by whichever step (the
         registry records the run), then those its cached register steps reused."""
-        models = self._capability("models")
+        models = capability(self._store, "models")
         found = (
             []
             if models is None
@@ -236,7 +237,7 @@ class Pipelines:
 
     def _model(self, name: str, version: int) -> dict[str, Any]:
         entry: dict[str, Any] = {"model": name, "version": version, "ref": f"{name}/{version}"}
-        models = self._capability("models")
+        models = capability(self._store, "models")
         if models is None:
             return entry
         record = models.get(name, version)
@@ -257,19 +258,10 @@ class Pipelines:
     def _evaluations(self, name: str, version: int) -> list[dict[str, Any]] | None:
         """A version's evaluations, newest first, without their metric tables; None when
         the store has no evaluation capability."""
-        evals = self._capability("evals")
+        evals = capability(self._store, "evals")
         if evals is None:
             return None
         return [
             {k: v for k, v in e.to_dict().items() if k != "results"}
             for e in evals.evaluations(name, version)
         ]
-
-    def _capability(self, name: str) -> Any | None:
-        """``store.<name>``, or None when there is no store or it lacks that capability."""
-        if self._store is None:
-            return None
-        try:
-            return getattr(self._store, name)
-        except ImportError:  # the capability's module is not in this mlcore
-            return None

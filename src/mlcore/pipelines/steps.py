@@ -52,6 +52,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlcore.capabilities import capability
 from mlcore.errors import CheckFailed, InvalidInput
 from mlcore.pipelines import components
 from mlcore.pipelines.components.train import TRUSTED_TYPES
@@ -358,12 +359,11 @@ def evaluate(
     fails the step (:class:`EvaluationFailed`, exit code 1) after recording it.
     """
     run = current_run()
-    try:
-        evals = run.store.evals
-    except ImportError:
+    evals = capability(run.store, "evals")
+    if evals is None:
         raise InvalidInput(
             "this mlcore has no evaluation capability", hint="Upgrade mlcore to evaluate"
-        ) from None
+        )
     evaluation = evals.run(
         model_version["model"],
         _frame(data),

@@ -46,7 +46,6 @@ mlcore.errors.InvalidTransition: cannot release model:churn/3: it is in_review. 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,7 +68,6 @@ __all__ = [
     "State",
     "allowed_actions",
     "approvals",
-    "capability",
     "check",
     "move_pointer",
     "pointer",
@@ -211,33 +209,6 @@ class ReleaseGate(Protocol):
 
 
 # The package each capability attribute of the store object comes from.
-_PACKAGES = {
-    "evals": "mlcore.evaluation",
-    "monitors": "mlcore.monitoring",
-    "features": "mlcore.features",
-}
-
-
-def capability(hooks: object, name: str) -> Any | None:
-    """``hooks.<name>``, or None when there is no such capability (yet).
-
-    Absent means: no hooks, no such attribute, or the capability's own package
-    is not installed (``store.evals`` imports ``mlcore.evaluation.evaluations``,
-    which does not exist until evaluation lands). Any other error while
-    creating the capability propagates: a broken gate must block a release,
-    never wave it through.
-    """
-    if hooks is None or inspect.getattr_static(hooks, name, None) is None:
-        return None
-    try:
-        return getattr(hooks, name)
-    except ModuleNotFoundError as exc:
-        package = _PACKAGES.get(name)
-        if package and exc.name and (exc.name == package or exc.name.startswith(package + ".")):
-            return None
-        raise
-
-
 def requirement(gate: Any | None, version: ModelVersion, tx: Tx) -> ApprovalRule:
     """The approval rule in force for ``version``: the gate's, else :data:`DEFAULT_RULE`."""
     ask = getattr(gate, "release_requirements", None)

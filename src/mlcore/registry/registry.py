@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mlcore import names
+from mlcore.capabilities import capability
 from mlcore.errors import (
     Conflict,
     GateFailed,
@@ -267,7 +268,7 @@ class Registry:
 
     def _dataset(self, dataset: str | Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(dataset, str):
-            lookup = getattr(lifecycle.capability(self._hooks, "features"), "dataset", None)
+            lookup = getattr(capability(self._hooks, "features"), "dataset", None)
             if lookup is None:
                 raise InvalidInput(
                     f"cannot look up dataset '{dataset}': no feature store is available here",
@@ -732,7 +733,7 @@ class Registry:
     # -- internals -----------------------------------------------------------------------
 
     def _gate(self) -> Any | None:
-        return lifecycle.capability(self._hooks, "evals")
+        return capability(self._hooks, "evals")
 
     def _require_model(self, tx: Tx, name: str) -> int:
         """The model's newest version number; NotFound (did you mean) if no such model."""

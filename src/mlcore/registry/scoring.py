@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlcore.capabilities import capability
 from mlcore.errors import InvalidInput
-from mlcore.registry import lifecycle
 from mlcore.registry.artifacts import trusted_names
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def score(
     batch = _predict(registry, name, data, alias, version, entity_features, passthrough, trusted)
     if out is not None:
         _write_atomically(batch.outputs, Path(out))
-    monitors = lifecycle.capability(registry._hooks, "monitors")
+    monitors = capability(registry._hooks, "monitors")
     log = getattr(monitors, "log_scoring", None)
     if log is not None:
         log(batch.record.name, batch.record.version, inputs=batch.inputs, outputs=batch.outputs)
@@ -187,7 +187,7 @@ def _predict(
 def _with_online_features(
     registry: Registry, frame: pl.DataFrame, refs: Sequence[str]
 ) -> pl.DataFrame:
-    features = lifecycle.capability(registry._hooks, "features")
+    features = capability(registry._hooks, "features")
     online = getattr(features, "online", None)
     if online is None:
         raise InvalidInput(
