@@ -134,6 +134,10 @@ def test_a_recorded_retrain_waits_for_a_job(store, reference, rng, retrain_file)
     assert (alert.action_status, alert.run_id) == ("requested", None)
     assert store.pipelines.runs() == []
     assert [a.id for a in store.monitors.alerts(action_status="requested")] == [alert.id]
+    with pytest.raises(PermissionDenied):  # someone without pipelines.run is refused, audited
+        store.as_actor("guest").monitors.run_action(alert.id)
+    assert store.monitors.alert(alert.id).action_status == "requested"
+    assert store.audit_log(action="access.denied")[-1].actor == "guest"
     done = store.monitors.run_action(alert.id)
     assert done.action_status == "succeeded"
     assert [r.id for r in store.pipelines.runs()] == [done.run_id]
