@@ -290,11 +290,10 @@ def _action(raw: Any, base: Path, where: str) -> Action:
     unknown = sorted(set(raw) - {"pipeline", "params", "trigger"})
     if unknown:
         raise InvalidInput(f"{where}: unknown action settings {', '.join(unknown)}")
-    text = str(raw["pipeline"])
-    file, sep, name = text.rpartition(":")
-    if not sep or not name.isidentifier():  # a colon inside the path, as load_pipeline reads it
-        file, sep, name = text, "", ""
-    path = Path(file) if Path(file).is_absolute() else base / file
+    from mlcore.pipelines import split_pipeline_spec
+
+    file, name = split_pipeline_spec(str(raw["pipeline"]))
+    path = file if file.is_absolute() else base / file
     if not path.is_file():
         raise NotFound("pipeline file", str(path), hint=f"{where} names it in its action")
     trigger = raw.get("trigger", "run")
@@ -303,7 +302,8 @@ def _action(raw: Any, base: Path, where: str) -> Action:
     params = raw.get("params", {})
     if not isinstance(params, Mapping):
         raise InvalidInput(f"{where}: action params must be a table of values")
-    return Action(f"{path.resolve()}{sep}{name}", dict(params), trigger)
+    target = str(path.resolve()) + (f":{name}" if name else "")
+    return Action(target, dict(params), trigger)
 
 
 def breach(rule: Rule, window: WindowReport) -> Breach | None:

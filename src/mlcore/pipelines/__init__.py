@@ -43,7 +43,7 @@ from mlcore.pipelines.context import RunContext, current_run
 from mlcore.pipelines.executor import resume_run, run_pipeline
 from mlcore.pipelines.feature_inputs import FeatureSnapshot, SavedDataset
 from mlcore.pipelines.hashing import Fingerprinted, InputFile, code_fingerprint
-from mlcore.pipelines.pipeline import Node, Pipeline, load_pipeline, pipeline
+from mlcore.pipelines.pipeline import Node, Pipeline, load_pipeline, pipeline, split_pipeline_spec
 from mlcore.pipelines.runs import (
     CachedOutputs,
     DirectoryRunStore,
@@ -96,5 +96,6 @@ __all__ = [
     "read_config",
     "resume_run",
     "run_pipeline",
+    "split_pipeline_spec",
     "step",
 ]

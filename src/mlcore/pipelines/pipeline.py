@@ -458,17 +458,28 @@ def pipeline(fn: Callable[..., Any] | None = None, /, *, name: str | None = None
 # -------------------------------------------------------------------- loading
 
 
-def load_pipeline(spec: str | os.PathLike[str]) -> Pipeline:
-    """Import a pipeline from ``FILE[:NAME]``.
+def split_pipeline_spec(spec: str | os.PathLike[str]) -> tuple[Path, str]:
+    """``FILE[:NAME]`` as ``(file, name)``, name ``""`` when left out.
 
-    NAME may be left out when the file defines exactly one pipeline. The file is
-    executed afresh on every call, so edits are picked up.
+    Only a last colon followed by an identifier splits, so a path may hold colons.
+
+    >>> split_pipeline_spec("flows/train.py:retrain"), split_pipeline_spec("C:/flows/train.py")
+    ((PosixPath('flows/train.py'), 'retrain'), (PosixPath('C:/flows/train.py'), ''))
     """
     text = str(spec)
     path_text, sep, wanted = text.rpartition(":")
     if not sep or not wanted.isidentifier():
         path_text, wanted = text, ""
-    path = Path(path_text)
+    return Path(path_text), wanted
+
+
+def load_pipeline(spec: str | os.PathLike[str]) -> Pipeline:
+    """Import a pipeline from ``FILE[:NAME]`` (see :func:`split_pipeline_spec`).
+
+    NAME may be left out when the file defines exactly one pipeline. The file is
+    executed afresh on every call, so edits are picked up.
+    """
+    path, wanted = split_pipeline_spec(spec)
     if not path.is_file():
         raise NotFound("pipeline file", str(path), hint="Check the path")
     module = import_file(path)
