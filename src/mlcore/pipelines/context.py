@@ -43,8 +43,9 @@ class RunContext:
         """The file defining the pipeline (``source`` without its ``:NAME``)."""
         if self.source is None:
             return None
-        path, sep, name = self.source.rpartition(":")
-        return path if sep and name.isidentifier() else self.source
+        from mlcore.pipelines.pipeline import split_pipeline_spec
+
+        return str(split_pipeline_spec(self.source)[0])
 
 
 _CURRENT: ContextVar[RunContext | None] = ContextVar("mlcore_run_context", default=None)
