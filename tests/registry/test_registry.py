@@ -190,6 +190,21 @@ def test_unknown_model_and_version_suggest_the_closest(team, model) -> None:
         team["admin"].models.load("churn")
 
 
+def test_a_version_named_in_text(team, model) -> None:
+    for _ in range(2):
+        team["dana"].models.register("churn", model)
+    models = team["admin"].models
+    models.set_alias("churn", "challenger", 1)
+    assert models.resolve_ref("churn:2").version == 2
+    assert models.resolve_ref("churn", alias="challenger").version == 1
+    for bad in ("churn:x", "churn:0", "churn:"):
+        with pytest.raises(InvalidInput, match="is not a number") as caught:
+            models.resolve_ref(bad)
+        assert caught.value.field == "version"
+    with pytest.raises(NotFound, match="No version of churn is in production yet"):
+        models.resolve_ref("churn")
+
+
 def test_list_and_get_latest(team, model, train) -> None:
     dana = team["dana"].models
     dana.register("churn", model)

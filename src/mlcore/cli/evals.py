@@ -21,16 +21,9 @@ def _evals() -> Any:
 
 def parse_target(text: str, *, need_version: bool = False) -> tuple[str, int | None]:
     """``churn`` -> ("churn", None); ``churn:3`` -> ("churn", 3)."""
-    from mlcore.errors import InvalidInput
+    from mlcore.registry.capture import parse_ref
 
-    name, sep, number = text.partition(":")
-    if not sep:
-        if need_version:
-            raise InvalidInput(f"{text!r} names no version", hint=f"Write {text}:VERSION")
-        return name, None
-    if not number.isdigit() or int(number) < 1:
-        raise InvalidInput(f"{text!r}: version {number!r} is not a number", hint="Write MODEL:3")
-    return name, int(number)
+    return parse_ref(text, need_version=need_version)
 
 
 def _render(evaluation: Any) -> None:

@@ -627,10 +627,7 @@ class Monitors:
                 f"cannot attach to model '{model}': this store has no registry",
                 hint="Create the monitor without model=",
             )
-        base, sep, number = model.partition(":")
-        if sep and not number.isdigit():
-            raise InvalidInput(f"model {model!r} is not NAME or NAME:VERSION", field="model")
-        return registry.resolve(base, int(number) if sep else None)
+        return registry.resolve_ref(model)
 
     def _reference(self, reference: Any, record: Any | None) -> tuple[pl.DataFrame, str]:
         """The reference rows and where they came from."""

@@ -45,6 +45,7 @@ __all__ = [
     "json_object",
     "lineage",
     "metric_values",
+    "parse_ref",
     "tag_values",
     "version_number",
 ]
@@ -140,6 +141,28 @@ def version_number(version: Any) -> int:
             field="version",
         )
     return number
+
+
+def parse_ref(text: str, *, need_version: bool = False) -> tuple[str, int | None]:
+    """A version named in text: ``MODEL`` or ``MODEL:VERSION``.
+
+    >>> parse_ref("churn"), parse_ref("churn:3")
+    (('churn', None), ('churn', 3))
+    """
+    name, sep, number = text.partition(":")
+    if not sep:
+        if need_version:
+            raise InvalidInput(
+                f"{text!r} names no version", hint=f"Write {text}:VERSION", field="version"
+            )
+        return name, None
+    if not number.isdigit() or int(number) < 1:
+        raise InvalidInput(
+            f"{text!r}: version {number!r} is not a number",
+            hint=f"Write {name}:3 for version 3",
+            field="version",
+        )
+    return name, int(number)
 
 
 def dataset_record(dataset: Any) -> dict[str, Any]:

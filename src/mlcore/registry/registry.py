@@ -500,6 +500,11 @@ class Registry:
         """The version ``version`` names, else the one ``alias`` points at."""
         return self.get(name, version) if version is not None else self.get(name, alias=alias)
 
+    def resolve_ref(self, ref: str, *, alias: str = PRODUCTION) -> ModelVersion:
+        """The version ``MODEL:VERSION`` names; for ``MODEL``, the one ``alias`` points at."""
+        name, version = capture.parse_ref(ref)
+        return self.resolve(name, version, alias=alias)
+
     def load(
         self,
         name: str,
