@@ -55,11 +55,11 @@ def _frame(keys: int, hours: int, seed: int = 0) -> Any:
     )
 
 
-def _store(keys: int, hours: int) -> tuple[Any, Path]:
+def _open(root: Path) -> Any:
+    """A new store in ``root`` with the driver_stats view applied."""
     import mlcore
     from mlcore import Entity, FeatureView
 
-    root = Path(tempfile.mkdtemp(prefix="mlcore-bench-features-"))
     store = mlcore.open(root / "store", create=True, actor="admin")
     view = FeatureView(
         "driver_stats",
@@ -69,6 +69,12 @@ def _store(keys: int, hours: int) -> tuple[Any, Path]:
         ttl=dt.timedelta(days=100_000),  # the data is old; keep every value fresh on read
     )
     store.features.apply([view])
+    return store
+
+
+def _store(keys: int, hours: int) -> tuple[Any, Path]:
+    root = Path(tempfile.mkdtemp(prefix="mlcore-bench-features-"))
+    store = _open(root)
     store.features.ingest("driver_stats", _frame(keys, hours))
     return store, root
 
@@ -141,20 +147,10 @@ def _online(keys: int, hours: int, lookups: int, batch: int) -> Measurement:
 
 
 def _ingest(keys: int, hours: int) -> Measurement:
-    import mlcore
-    from mlcore import Entity, FeatureView
-
     frame = _frame(keys, hours, seed=2)
     root = Path(tempfile.mkdtemp(prefix="mlcore-bench-ingest-"))
     try:
-        store = mlcore.open(root / "store", create=True, actor="admin")
-        view = FeatureView(
-            "driver_stats",
-            Entity("driver", ["driver_id"]),
-            {"conv_rate": float, "acc_rate": float, "avg_trips": float},
-            event_timestamp="ts",
-        )
-        store.features.apply([view])
+        store = _open(root)
         store.features.ingest("driver_stats", frame.head(10))  # warm imports and caches
         t0 = time.perf_counter()
         report = store.features.ingest("driver_stats", frame)
