@@ -42,6 +42,7 @@ def test_names_default_to_column_function_window() -> None:
     assert Aggregation("trips", "max", dt.timedelta(hours=36)).name == "trips_max_36h"
     assert Aggregation("trips", "max", dt.timedelta(seconds=1.5)).name == "trips_max_1500000us"
     assert Aggregation("trips", "count", "1h", name="n").name == "n"
+    assert Aggregation("trips", "sum", "1H 30m").name == "trips_sum_1h30m"
     with pytest.raises(InvalidInput, match="unknown aggregation function 'median'"):
         Aggregation("trips", "median", "1h")
 

@@ -107,7 +107,7 @@ class Aggregation:
                 hint=f"Use one of {', '.join(FUNCTIONS)}",
             )
         parsed = parse_duration(window, field="window")
-        label = window.replace(" ", "") if isinstance(window, str) else _label(parsed)
+        label = "".join(window.split()).lower() if isinstance(window, str) else _label(parsed)
         object.__setattr__(self, "column", column)
         object.__setattr__(self, "function", function)
         object.__setattr__(self, "window", parsed)
