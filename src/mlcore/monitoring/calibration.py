@@ -90,9 +90,7 @@ class Calibration:
     seed: int
     null: dict[str, dict[str, np.ndarray]]
     # Thresholds are asked for on every window of every report: compute each once.
-    _thresholds: dict[tuple[str, str], float] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _thresholds: dict[tuple[str, str], float] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def replicates(self) -> int:
