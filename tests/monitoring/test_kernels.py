@@ -134,7 +134,7 @@ CALL_EVERY_KERNEL = textwrap.dedent(
     bitmap.setflags(write=False)
     moments = kernels.new_moments()
     kernels.finite_range(values, bitmap, 0, moments)
-    cells, fine = np.zeros(9, np.int64), np.zeros(13, np.int64)
+    cells, fine = np.zeros(9, np.int64), np.zeros(13, np.int32)
     kernels.count_column(
         values, bitmap, 0, np.array([0.0, 1.0, 0.1, 0.9, 10.0]), np.minimum(np.arange(13), 8),
         fine, cells, np.zeros(4, np.int64), moments, np.zeros(2), True,

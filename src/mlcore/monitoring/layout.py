@@ -82,7 +82,7 @@ def _scratch(size: int) -> np.ndarray:
     """This thread's zeroed work array of ``size`` counts (the kernel re-zeroes it on exit)."""
     cache = _local.__dict__.setdefault("scratch", {})
     if size not in cache:
-        cache[size] = np.zeros(size, dtype=np.int64)
+        cache[size] = np.zeros(size, dtype=np.int32)
     return cache[size]
 
 
