@@ -68,6 +68,7 @@ def read_path(path: str | os.PathLike[str], *, what: str = "data") -> pl.DataFra
     import polars as pl
 
     kind = file_format(path, what=what)
+    path = os.fspath(path)  # Polars reads a str or a Path, not any other os.PathLike
     if kind == "parquet":
         try:
             return pl.read_parquet(path)

@@ -202,9 +202,14 @@ def release(
         from mlcore.errors import GateFailed
 
         failures = _models().check_release(name, version, evidence=evidence)
+
+        def human(report: dict[str, Any]) -> None:
+            if report["ready"]:  # else the GateFailed raised below lists the failures
+                output.note(f"{name}/{version} can be released")
+
         output.emit(
             {"name": name, "version": version, "ready": not failures, "failures": failures},
-            lambda r: r["ready"] and output.note(f"{name}/{version} can be released"),
+            human,
         )
         if failures:
             raise GateFailed(f"model:{name}/{version}", failures)

@@ -70,7 +70,7 @@ def write_json(value: Any) -> None:
     sys.stdout.write(json.dumps(jsonable(value), ensure_ascii=False) + "\n")
 
 
-def emit(value: Any, human: Callable[[Any], None] | None = None) -> None:
+def emit(value: Any, human: Callable[[Any], object] | None = None) -> None:
     """The command's result: JSON with ``--json``, else ``human(value)`` or a default."""
     if state.json:
         write_json(value)

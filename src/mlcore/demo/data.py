@@ -28,7 +28,7 @@ import importlib.util
 import zipfile
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from mlcore.errors import NotFound
 
@@ -62,7 +62,9 @@ def data_dir() -> Path:
     )
 
 
-def _local_to_utc(local: pl.Expr, ambiguous: pl.Expr | str = "earliest") -> pl.Expr:
+def _local_to_utc(
+    local: pl.Expr, ambiguous: pl.Expr | Literal["earliest", "latest", "raise", "null"] = "earliest"
+) -> pl.Expr:
     return local.dt.replace_time_zone(ZONE, ambiguous=ambiguous).dt.convert_time_zone("UTC")
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -262,20 +263,29 @@ def _training_set(
     summary.datasets.append(dataset_facts(dataset, training))
     say(
         f"2. dana saved the training set {dataset.id}: {dataset.rows:,} January-August flights, "
-        f"{training[traffic.LABEL].mean():.1%} delayed, features as of 2 h before departure"
+        f"{_delayed_share(training):.1%} delayed, features as of 2 h before departure"
     )
     return rows
 
 
-def dataset_facts(dataset: Any, rows: pl.DataFrame) -> dict[str, Any]:
+def _delayed_share(rows: pl.DataFrame) -> float:
     from mlcore.demo.traffic import LABEL
 
+    # Polars types a mean as any Python scalar; the label is boolean, so it is a float.
+    return typing.cast(float, rows[LABEL].mean())
+
+
+def dataset_facts(dataset: Any, rows: pl.DataFrame) -> dict[str, Any]:
+    departures = rows["scheduled_departure"]
+    # as for _delayed_share: the column is a datetime, so are its extremes
+    first = typing.cast(dt.datetime, departures.min())
+    last = typing.cast(dt.datetime, departures.max())
     return {
         "id": dataset.id,
         "rows": dataset.rows,
-        "delayed_share": round(float(rows[LABEL].mean()), 4),
-        "from": str(rows["scheduled_departure"].min().date()),
-        "until": str(rows["scheduled_departure"].max().date()),
+        "delayed_share": round(_delayed_share(rows), 4),
+        "from": str(first.date()),
+        "until": str(last.date()),
         "sha256": dataset.sha256,
     }
 

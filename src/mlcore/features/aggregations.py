@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -59,6 +60,9 @@ import polars as pl
 from mlcore.durations import format_duration, parse_duration
 from mlcore.errors import InvalidInput
 from mlcore.features import _kernels
+
+if TYPE_CHECKING:
+    from mlcore.features._runs import Runs
 
 __all__ = ["FUNCTIONS", "Aggregation"]
 
@@ -167,7 +171,7 @@ class WindowStats:
 
     def fold(
         self,
-        runs: tuple[np.ndarray, ...],
+        runs: Runs,
         ts: np.ndarray,
         values: pl.Series,
         key_starts: np.ndarray,

@@ -125,8 +125,9 @@ def save(
     with storage.transaction() as tx:
         tx.require("features.save_dataset")
     frame = to_polars(entities, what="entity frame")
+    wanted = [features] if isinstance(features, str) else list(features)
     spec = {
-        "features": [features] if isinstance(features, str) else list(features),
+        "features": wanted,
         "timestamp": timestamp,
         "full_names": full_names,
         "key_map": dict(key_map or {}),
@@ -134,7 +135,7 @@ def save(
     }
     result, resolution = features_store._historical(
         frame,
-        spec["features"],
+        wanted,
         timestamp=timestamp,
         full_names=full_names,
         as_of=as_of,

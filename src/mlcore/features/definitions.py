@@ -232,6 +232,16 @@ class Entity:
     join_keys: tuple[Field, ...] = ()
     description: str = ""
 
+    if TYPE_CHECKING:
+        # The generated __init__ would take the fields' types, which only __post_init__
+        # produces; callers give any of the forms above.
+        def __init__(
+            self,
+            name: str,
+            join_keys: Field | str | Sequence[Field | str] | Mapping[str, object] = ...,
+            description: str = ...,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         names.validate("entity name", self.name)
         keys = _fields(
@@ -301,6 +311,23 @@ class FeatureView:
     description: str = ""
     aggregations: tuple[Aggregation, ...] = ()
 
+    if TYPE_CHECKING:
+        # As for Entity: __post_init__ normalises what callers give to the fields' types.
+        def __init__(
+            self,
+            name: str,
+            entities: Entity | str | Sequence[Entity | str],
+            schema: Field | Sequence[Field] | Mapping[str, object],
+            source: Any = ...,
+            event_timestamp: str = ...,
+            created_timestamp: str | None = ...,
+            ttl: dt.timedelta | str | None = ...,
+            owner: str | None = ...,
+            tags: Mapping[str, str] | Sequence[str] | None = ...,
+            description: str = ...,
+            aggregations: Sequence[Aggregation] = ...,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         names.validate("view name", self.name)
         ents = self.entities
@@ -335,7 +362,9 @@ class FeatureView:
                 )
             taken[self.created_timestamp] = "the created timestamp"
         for e in self.entities:
-            for key in e.join_keys if isinstance(e, Entity) else ():
+            if isinstance(e, str):  # known by name only: spec() checks its keys once resolved
+                continue
+            for key in e.join_keys:
                 if key.name in taken:
                     raise InvalidInput(
                         f"view {self.name}: join key {key.name} is also {taken[key.name]}",

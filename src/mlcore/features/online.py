@@ -158,7 +158,7 @@ class _Plan:
     """A cached lookup recipe: per view, its index, its key columns and its steps
     (position in the index row, result column, is an aggregation, value for an absent key)."""
 
-    steps: tuple[tuple[_ViewIndex, tuple[str, ...], tuple[tuple[int, str, bool, Any], ...]], ...]
+    steps: tuple[tuple[_ViewIndex, Sequence[str], tuple[tuple[int, str, bool, Any], ...]], ...]
     key_columns: tuple[str, ...]
     schema: dict[str, Any]
     with_age: bool
@@ -184,7 +184,7 @@ class OnlineTable:
         self._stamp = None
 
     def _catalog_stamp(self) -> tuple[Any, ...]:
-        stamp = []
+        stamp: list[tuple[int, int] | None] = []
         for name in (CATALOG_FILE, CATALOG_FILE + ".wal"):
             try:
                 st = (self.storage.root / name).stat()
@@ -264,7 +264,7 @@ class OnlineTable:
                 if step not in steps.setdefault(view, []):
                     steps[view].append(step)
         keys = tuple(dict.fromkeys(k for v in steps for k in indexes[v].keys))
-        schema = {
+        schema: dict[str, pl.DataType | type[pl.DataType]] = {
             k: next(indexes[v].dtypes[k] for v in steps if k in indexes[v].keys) for k in keys
         }
         for view, cols in steps.items():

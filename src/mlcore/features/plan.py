@@ -324,9 +324,10 @@ def make_plan(tx: Tx, objects: Sequence[Entity | FeatureView], *, prune: bool = 
         else:
             lines, breaking, new_data = diff_view(base.spec, spec)
         action = "change" if current is base else "add"
+        assert current is not None  # a base is only found for a recorded definition
         changes.append(
             Change(kind, name, action, tuple(lines), breaking, new_data, current.version, spec)
-        )  # type: ignore[union-attr]
+        )
     given = {(k, n) for k, n, _ in desired}
     for (kind, name), d in recorded.items():
         if d.status == "active" and (kind, name) not in given:
