@@ -218,7 +218,7 @@ def _null_scores(
     summaries = [part.columns[name] for part in parts]
     rows = np.array([float(s.rows) for s in summaries])
     missing = np.array([float(s.missing) for s in summaries])
-    scores: dict[str, np.ndarray] = {"missing_rate": _rate_change(chosen, missing, rows)}
+    scores: dict[str, float | np.ndarray] = {"missing_rate": _rate_change(chosen, missing, rows)}
     if isinstance(layout, NumericLayout):
         numeric = [s for s in summaries if isinstance(s, NumericSummary)]
         bins = np.array([layout.bin_counts(s) for s in numeric], dtype=np.float64)

@@ -154,7 +154,7 @@ def detector_spec(value: str | Mapping[str, Any] | None) -> dict[str, Any] | Non
     """
     if value is None:
         return None
-    spec = {"name": value} if isinstance(value, str) else dict(value)
+    spec: dict[str, Any] = {"name": value} if isinstance(value, str) else dict(value)
     name = spec.pop("name", None)
     params = dict(spec.pop("params", {}), **spec)
     if name not in DETECTORS:

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -108,7 +108,7 @@ class NumericLayout:
     slot_to_cell: np.ndarray = field(init=False, repr=False)
     bin_of_cell: np.ndarray = field(init=False, repr=False)
 
-    kind = "numeric"
+    kind: ClassVar[Literal["numeric"]] = "numeric"
 
     def __post_init__(self) -> None:
         inv = self.resolution / (self.b - self.a) if self.b > self.a else 0.0
@@ -336,7 +336,7 @@ class CategoricalLayout:
     categories: tuple[str, ...]
     _values: pa.Array | None = field(default=None, init=False, repr=False)
 
-    kind = "categorical"
+    kind: ClassVar[Literal["categorical"]] = "categorical"
 
     @property
     def _value_set(self) -> pa.Array:

@@ -132,6 +132,7 @@ def prepare_batch(
     spec = monitor.window_spec
     micros = log[TIMESTAMP].dt.epoch("us").to_numpy()
     increments = []
+    summaries = []
     table = log.select(profile.columns).to_arrow()
     for start, stop, window_id in _runs(spec, micros):
         starts_at, ends_at = (
@@ -140,6 +141,7 @@ def prepare_batch(
             else (log[TIMESTAMP][start], log[TIMESTAMP][stop - 1])
         )
         summary = profile.summarise(table.slice(start, stop - start))
+        summaries.append(summary)
         performance = None
         if monitor.task == "classification" and scores is not None:
             part = scores[start:stop]
@@ -147,10 +149,10 @@ def prepare_batch(
                 part[~np.isnan(part)]
             )
         increments.append(Increment(window_id, starts_at, ends_at, summary, performance))
-    whole = merge_all(profile.empty_summary(), [inc.summary for inc in increments])  # type: ignore[misc]
+    whole = merge_all(profile.empty_summary(), summaries)
     whole.unexpected_columns = unexpected
-    for inc in increments:
-        inc.summary.unexpected_columns = unexpected  # type: ignore[union-attr]
+    for summary in summaries:
+        summary.unexpected_columns = unexpected
     return PreparedBatch(log, increments, whole, null_scores)
 
 
@@ -308,6 +310,7 @@ def join_labels(
                     TIMESTAMP: pl.Datetime("us", "UTC"), "_file_seq": pl.Int64}
         )  # fmt: skip
     spec = monitor.window_spec
+    window: pl.Expr | pl.Series
     if spec.width is None:
         window = pl.col("_file_seq")
     else:

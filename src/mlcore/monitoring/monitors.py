@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 from collections import OrderedDict
@@ -318,7 +319,7 @@ class Monitors:
 
     def log_scoring(
         self, name: str, version: int, *, inputs: Any, outputs: Any
-    ) -> list[Observation]:
+    ) -> builtins.list[Observation]:
         """The registry's scoring hook: observe a scored batch in the model's monitors.
 
         Every monitor attached to model ``name`` (pinned to ``version``, or
@@ -393,7 +394,7 @@ class Monitors:
 
     def windows(
         self, name: str, *, last: int | None = None, since: datetime | None = None
-    ) -> list[StoredWindow]:
+    ) -> builtins.list[StoredWindow]:
         """Stored windows of a monitor, oldest first: the last ``last``, or those ending after ``since``."""
         self.get(name)
         with self._storage.transaction() as tx:
@@ -438,7 +439,7 @@ class Monitors:
 
     # -- alerts -------------------------------------------------------------------
 
-    def evaluate(self, name: str) -> list[Alert]:
+    def evaluate(self, name: str) -> builtins.list[Alert]:
         """Check the rules on every window again (after changing rules); return new alerts."""
         monitor = self._target(name, "monitors.observe")
         with self._storage.transaction() as tx:
@@ -455,7 +456,7 @@ class Monitors:
         severity: str | None = None,
         action_status: str | None = None,
         limit: int | None = None,
-    ) -> list[Alert]:
+    ) -> builtins.list[Alert]:
         """Alerts, newest first; ``action_status="requested"`` lists retrains waiting for a job."""
         with self._storage.transaction() as tx:
             if monitor is not None:
@@ -506,7 +507,9 @@ class Monitors:
         seen.alerts, seen.resolved = self._evaluate(monitor, seen.windows)
         return seen
 
-    def _evaluate(self, monitor: Monitor, ids: Sequence[int]) -> tuple[list[Alert], list[Alert]]:
+    def _evaluate(
+        self, monitor: Monitor, ids: Sequence[int]
+    ) -> tuple[builtins.list[Alert], builtins.list[Alert]]:
         """Check the rules on updated windows ``ids``; store alerts; run retrain actions."""
         from mlcore.monitoring.rules import Rule, evaluate
 

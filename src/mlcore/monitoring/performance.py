@@ -68,12 +68,13 @@ class ClassificationWindow:
 
     threshold: float = 0.5
     bins: int = 1000
-    counts: np.ndarray = field(default=None)  # type: ignore[assignment]
-    score_sums: np.ndarray = field(default=None)  # type: ignore[assignment]
-    positives: np.ndarray = field(default=None)  # type: ignore[assignment]
-    negatives: np.ndarray = field(default=None)  # type: ignore[assignment]
-    confusion: np.ndarray = field(default=None)  # type: ignore[assignment]
-    predicted: np.ndarray = field(default=None)  # type: ignore[assignment]
+    # Left out, these start as None and __post_init__ sizes them from ``bins``.
+    counts: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    score_sums: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    positives: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    negatives: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    confusion: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    predicted: np.ndarray = field(default=None)  # type: ignore[arg-type]
     log_loss_sum: float = 0.0
     brier_sum: float = 0.0
 

@@ -184,7 +184,7 @@ class ReferenceProfile:
     def empty_summary(self) -> WindowSummary:
         """A summary of no rows, to accumulate batches into."""
         columns = {name: layout.empty() for name, layout in self.layouts.items()}
-        return WindowSummary(self.id, columns, 0)  # type: ignore[arg-type]
+        return WindowSummary(self.id, columns, 0)
 
     def check(self, table: pa.Table) -> tuple[str, ...]:
         """Raise unless ``table`` can be summarised; return the columns the profile does not know.
@@ -227,7 +227,7 @@ class ReferenceProfile:
             name: merge_all(layout.empty(), counted.get(name, []))
             for name, layout in self.layouts.items()
         }
-        return WindowSummary(self.id, columns, table.num_rows, unexpected)  # type: ignore[arg-type]
+        return WindowSummary(self.id, columns, table.num_rows, unexpected)
 
     def describe(self) -> list[dict[str, Any]]:
         """One row per column: kind, bins, the reference's missing share and range or categories."""
@@ -269,7 +269,10 @@ class ReferenceProfile:
                 f"profile format {data.get('format')!r} is not supported",
                 hint=f"This mlcore reads profile format {FORMAT}",
             )
-        readers = {"numeric": NumericLayout.from_dict, "categorical": CategoricalLayout.from_dict}
+        readers: dict[str, Callable[[Mapping[str, Any]], ColumnLayout]] = {
+            "numeric": NumericLayout.from_dict,
+            "categorical": CategoricalLayout.from_dict,
+        }
         layouts: dict[str, ColumnLayout] = {
             name: readers[spec["kind"]](spec) for name, spec in data["layouts"].items()
         }

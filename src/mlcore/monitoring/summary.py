@@ -12,9 +12,9 @@ roll-ups are exact for every count.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import numpy as np
 
@@ -165,13 +165,19 @@ class CategoricalSummary:
 
 
 ColumnSummary = NumericSummary | CategoricalSummary
-_S = TypeVar("_S", NumericSummary, CategoricalSummary)
+
+
+class _Mergeable(Protocol):
+    def merge(self, other: Self, /) -> Self: ...
+
+
+_S = TypeVar("_S", bound=_Mergeable)
 
 
 def merge_all(empty: _S, parts: list[_S]) -> _S:
     """``empty`` merged with every part, in order."""
     for part in parts:
-        empty = empty.merge(part)  # type: ignore[arg-type]
+        empty = empty.merge(part)
     return empty
 
 
@@ -243,7 +249,10 @@ class WindowSummary:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WindowSummary:
-        readers = {"numeric": NumericSummary.from_dict, "categorical": CategoricalSummary.from_dict}
+        readers: dict[str, Callable[[Mapping[str, Any]], ColumnSummary]] = {
+            "numeric": NumericSummary.from_dict,
+            "categorical": CategoricalSummary.from_dict,
+        }
         return cls(
             str(data["profile_id"]),
             {name: readers[c["kind"]](c) for name, c in data["columns"].items()},

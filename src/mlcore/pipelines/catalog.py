@@ -444,7 +444,10 @@ class CatalogRunStore:
 
     def list_runs(self, pipeline: str | None = None, limit: int | None = None) -> list[RunRecord]:
         self.journal.flush()
-        where, params = ("WHERE pipeline = ?", [pipeline]) if pipeline is not None else ("", [])
+        where = ""
+        params: list[Any] = []
+        if pipeline is not None:
+            where, params = "WHERE pipeline = ?", [pipeline]
         if limit is not None:
             where += " ORDER BY started_at DESC, id DESC LIMIT ?"
             params.append(int(limit))

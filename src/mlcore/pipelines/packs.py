@@ -24,7 +24,6 @@ b'[1,2]'
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,8 @@ from mlcore.errors import CorruptArtifact, NotFound
 from mlcore.pipelines.hashing import sha256_hex
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mlcore.store import DataFile, Storage
 
 __all__ = ["KIND", "PACK_MAX", "read_pack_file", "read_packed", "write_pack"]
@@ -63,7 +64,7 @@ def write_pack(storage: Storage, outputs: Mapping[str, bytes]) -> DataFile:
     )
 
 
-def read_pack_file(file: str | os.PathLike[str], sha256: str) -> bytes | None:
+def read_pack_file(file: str | Path, sha256: str) -> bytes | None:
     """The bytes stored under ``sha256`` in a pack file, or None; not yet checked.
 
     Needs no store, so a worker process can read its inputs itself.

@@ -257,7 +257,7 @@ class RunResult:
             raise InvalidInput(f"step '{step}' has no outputs: it {record.status}")
         if name is None and len(record.outputs) == 1:
             name = next(iter(record.outputs))
-        if name not in record.outputs:
+        if name is None or name not in record.outputs:
             raise NotFound(f"step '{step}' output", str(name), candidates=record.outputs)
         ref = record.outputs[name]
         return decode(ref.kind, self.artifacts.get(ref.sha256))

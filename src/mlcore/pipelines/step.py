@@ -381,15 +381,17 @@ def step(
         features...). It runs in the process running the pipeline, never in a
         worker, and only in runs started with ``store.pipelines.run``.
     """
-    options = {
-        "name": name,
-        "cache": cache,
-        "retries": retries,
-        "retry_backoff": retry_backoff,
-        "timeout": timeout,
-        "outputs": outputs,
-        "uses_store": uses_store,
-    }
-    if fn is not None:
-        return Step(fn, **options)
-    return lambda f: Step(f, **options)
+
+    def make(f: Callable[..., Any]) -> Step:
+        return Step(
+            f,
+            name=name,
+            cache=cache,
+            retries=retries,
+            retry_backoff=retry_backoff,
+            timeout=timeout,
+            outputs=outputs,
+            uses_store=uses_store,
+        )
+
+    return make(fn) if fn is not None else make

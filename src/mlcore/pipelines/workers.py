@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mlcore.errors import CorruptArtifact, InvalidInput, MlcoreError
 from mlcore.pipelines.cache import decode, encode
@@ -205,9 +205,10 @@ class WorkerPool:
     def __init__(self) -> None:
         import multiprocessing  # here: only runs with workers pay for the import
 
-        methods = multiprocessing.get_all_start_methods()
-        self._context = multiprocessing.get_context(
-            "forkserver" if "forkserver" in methods else "spawn"
+        self._context = (
+            multiprocessing.get_context("forkserver")
+            if "forkserver" in multiprocessing.get_all_start_methods()
+            else multiprocessing.get_context("spawn")
         )
         self._idle: list[tuple[Any, Connection]] = []
         self._running: dict[Connection, _Running] = {}
@@ -249,11 +250,13 @@ class WorkerPool:
         if until is not None:
             moments.append(until)
         timeout = max(0.0, min(moments) - time.monotonic()) if moments else None
-        finished = []
-        for conn in wait(list(self._running), timeout):
-            running = self._running[conn]  # type: ignore[index]
+        finished: list[tuple[str, Outcome]] = []
+        # wait() hands back some of the objects it was given, all of them Connections
+        # here; its stub cannot tie the result to the argument's type.
+        for conn in cast("list[Connection]", wait(list(self._running), timeout)):
+            running = self._running[conn]
             try:
-                kind, payload = conn.recv()  # type: ignore[union-attr]
+                kind, payload = conn.recv()
             except (EOFError, OSError):
                 finished.append((running.node, self._died(running)))
                 continue

@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -546,7 +547,7 @@ class Registry:
             )
         return [ModelSummary(*row) for row in rows]
 
-    def versions(self, name: str) -> list[VersionSummary]:
+    def versions(self, name: str) -> builtins.list[VersionSummary]:
         """Every version of ``name``, oldest first."""
         with self._storage.transaction() as tx:
             self._require_model(tx, name)
@@ -567,7 +568,7 @@ class Registry:
         feature: str | None = None,
         pipeline_run: str | None = None,
         limit: int | None = None,
-    ) -> list[VersionSummary]:
+    ) -> builtins.list[VersionSummary]:
         """Versions matching every condition given (see :mod:`mlcore.registry.search`).
 
         ``text`` is found in model names and card descriptions; ``name`` may use
@@ -588,7 +589,7 @@ class Registry:
         with self._storage.transaction() as tx:
             return summaries(tx, query, limit=limit)
 
-    def using_features(self, refs: str | Sequence[str]) -> list[tuple[str, int]]:
+    def using_features(self, refs: str | Sequence[str]) -> builtins.list[tuple[str, int]]:
         """(model, version) pairs whose lineage records any of ``refs`` (views or
         ``view:feature``), by model and version; for the feature store's discovery."""
         found: set[tuple[str, int]] = set()
@@ -632,7 +633,7 @@ class Registry:
             versions = summaries(tx, Query(name=name))
         return ModelInfo(name, created_at, created_by, production, pointers, tuple(versions))
 
-    def history(self, name: str) -> list[HistoryEntry]:
+    def history(self, name: str) -> builtins.list[HistoryEntry]:
         """The timeline of ``name``: every lifecycle event and pointer move, in order."""
         with self._storage.transaction() as tx:
             self._require_model(tx, name)
@@ -673,7 +674,7 @@ class Registry:
             ]
         return sorted(events + moves, key=lambda e: e.seq)
 
-    def pointer_history(self, name: str, alias: str = PRODUCTION) -> list[PointerMove]:
+    def pointer_history(self, name: str, alias: str = PRODUCTION) -> builtins.list[PointerMove]:
         """Every move of one pointer, oldest first: which version served, from when, by whom."""
         with self._storage.transaction() as tx:
             self._require_model(tx, name)

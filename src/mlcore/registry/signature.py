@@ -514,9 +514,9 @@ def predict(
             "prediction": _polars_dtype(out.type)
         }
         return pl.DataFrame([*kept, *(pl.Series(n, [], dtype=t) for n, t in dtypes.items())])
-    if _fitted_names(model) is None:
-        inputs = inputs.to_numpy()  # fitted on an array: hand it one, without pandas
-    return pl.DataFrame([*kept, *_prediction_columns(model, inputs, out)])
+    # A model fitted on an array gets one, without going through pandas.
+    features = inputs.to_numpy() if _fitted_names(model) is None else inputs
+    return pl.DataFrame([*kept, *_prediction_columns(model, features, out)])
 
 
 def _prediction_columns(model: Any, inputs: Any, out: OutputSpec) -> list[pl.Series]:
@@ -548,8 +548,8 @@ def _prediction_columns(model: Any, inputs: Any, out: OutputSpec) -> list[pl.Ser
         if dtype.is_numeric() or dtype == pl.Boolean:
             prediction = pl.Series("prediction", np.asarray(out.classes)[index])
         else:  # strings: a Polars gather, as NumPy string arrays convert slowly
-            labels = pl.Series("prediction", list(out.classes), dtype=dtype)
-            prediction = labels.gather(pl.Series(index))
+            classes = pl.Series("prediction", list(out.classes), dtype=dtype)
+            prediction = classes.gather(pl.Series(index))
     else:
         prediction = pl.Series("prediction", np.asarray(model.predict(inputs))).cast(dtype)
     if len(out.classes) == 2:

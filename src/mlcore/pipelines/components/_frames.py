@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlcore.errors import InvalidInput, NotFound
 from mlcore.frames import to_polars
 
 if TYPE_CHECKING:
     import polars as pl
+
+Option = TypeVar("Option", bound=str)
 
 
 def as_polars(frame: Any, *, allow_empty: bool = False) -> pl.DataFrame:
@@ -60,7 +62,7 @@ def as_list(columns: str | Sequence[str] | None) -> list[str]:
     return list(columns)
 
 
-def choose(value: str, options: Sequence[str], *, what: str) -> str:
+def choose(value: str, options: Sequence[Option], *, what: str) -> Option:
     """Return ``value`` if it is one of ``options``; otherwise raise InvalidInput.
 
     >>> choose("randm", ["random", "time"], what="split method")
@@ -68,8 +70,10 @@ def choose(value: str, options: Sequence[str], *, what: str) -> str:
     ...
     mlcore.errors.InvalidInput: unknown split method 'randm'. Did you mean 'random'? Choose one of: random, time.
     """
-    if value in options:
-        return value
+    # The matching option, not ``value``: options may be typed as literals.
+    for option in options:
+        if value == option:
+            return option
     from mlcore.errors import closest
 
     near = closest(str(value), options)

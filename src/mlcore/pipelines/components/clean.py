@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlcore.errors import InvalidInput
 from mlcore.pipelines.components._frames import as_list, as_polars, choose, require_columns
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["CleanReport", "Cleaner", "clean"]
 
 LEARNT_FILLS = ("mean", "median", "mode")
-KEEP = ("first", "last")
+Keep = Literal["first", "last"]
+KEEP: tuple[Keep, ...] = ("first", "last")
 
 
 @dataclass
@@ -208,7 +209,9 @@ class Cleaner:
         quantiles = []
         for column, (kind, low, high) in self._bounds_spec.items():
             if kind == "quantiles":
-                method = "nearest" if data.schema[column].is_integer() else "linear"
+                method: Literal["nearest", "linear"] = (
+                    "nearest" if data.schema[column].is_integer() else "linear"
+                )
                 col = _valued(column, data.schema[column])
                 quantiles += [
                     col.quantile(low, interpolation=method).alias(f"{column}:low"),
@@ -329,7 +332,7 @@ def _bounds_spec(column: str, spec: dict[str, Any] | list[Any]) -> tuple[str, An
     return kind, low, high
 
 
-def _dedupe_spec(spec: Any) -> tuple[list[str] | None, str, list[str]] | None:
+def _dedupe_spec(spec: Any) -> tuple[list[str] | None, Keep, list[str]] | None:
     if spec is None or spec is False:
         return None
     if spec is True:

@@ -185,8 +185,8 @@ def validate(
         extra[i] = checks[i].follow_up(schema)
         predicate = checks[i].offending(schema)
         if predicate is not None and max_examples > 0:
-            rows = pl.arg_where(predicate.fill_null(False)).head(max_examples).implode()
-            extra[i][_ROWS] = rows
+            positions = pl.arg_where(predicate.fill_null(False)).head(max_examples)
+            extra[i][_ROWS] = positions.implode()
     explained = _aggregate(data, extra)
     results = []
     for i, (check, verdict) in enumerate(zip(checks, verdicts, strict=True)):
