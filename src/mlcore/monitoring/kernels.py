@@ -224,7 +224,8 @@ def _count_block(block, validity, offset, lo, hi, a, b, inv, last, fine, special
     least = np.inf
     most = -np.inf
     # Two copies of the loop, so that the common no-null case tests nothing
-    # but the robust range on its hot path.
+    # but the robust range on its hot path (one loop with a loop-invariant
+    # validity test measured ~5% slower single-threaded).
     if validity.shape[0] == 0:
         for i in range(block.shape[0]):
             x = block[i]
